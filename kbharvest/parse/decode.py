@@ -1,0 +1,80 @@
+"""Bytes of one input → text: refuses binary and oversized input, repairs wrong encodings."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+import zlib
+
+from kbharvest.errors import InputError
+
+MAX_TEXT_BYTES = 16 * 1024 * 1024
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+
+
+def _gunzip_capped(data: bytes, name: str) -> bytes:
+    try:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        out = d.decompress(data, MAX_TEXT_BYTES + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(name, f"corrupt gzip data ({exc})") from exc
+    if len(out) > MAX_TEXT_BYTES:
+        raise InputError(name, "decompressed page larger than 16 MiB")
+    return out
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if b"\x00" in sample:
+        # UTF-16 text has NULs too, but carries a BOM; checked before this
+        return True
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return controls > max(8, len(sample) // 50)
+
+
+def decode_page(data: bytes | str, *, name: str, content_type: str | None = None) -> str:
+    """Decode ``data`` to text.
+
+    UTF-8 is tried first (it almost never decodes text that is not UTF-8); otherwise the
+    declared charset, and finally windows-1252, which is what mis-declared KB pages really
+    are. Raises InputError for empty, binary, corrupt-gzip or oversized input.
+    """
+    if isinstance(data, str):
+        text = data
+    else:
+        if data[:2] == b"\x1f\x8b":
+            data = _gunzip_capped(data, name)
+        if len(data) > MAX_TEXT_BYTES:
+            raise InputError(name, f"input too large ({len(data)} bytes; limit 16 MiB)")
+        if data.startswith(codecs.BOM_UTF8):
+            text = data[3:].decode("utf-8", errors="replace")
+        elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            text = data.decode("utf-16", errors="replace")
+        else:
+            if _looks_binary(data[:8192]):
+                raise InputError(name, "binary data, not a text or HTML page")
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = _decode_declared(data, content_type)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if not text.strip():
+        raise InputError(name, "empty input")
+    return text
+
+
+def _decode_declared(data: bytes, content_type: str | None) -> str:
+    declared = None
+    if content_type and "charset=" in content_type.lower():
+        declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
+    if not declared:
+        m = _META_CHARSET.search(data[:4096])
+        if m:
+            declared = m.group(1).decode("ascii", "replace").lower()
+    if declared and declared not in ("utf-8", "utf8", "iso-8859-1", "latin-1", "us-ascii", "ascii"):
+        try:
+            return data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    # Latin-1 / ASCII declarations on Windows pages really mean windows-1252
+    return data.decode("cp1252", errors="replace")

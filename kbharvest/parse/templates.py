@@ -1,0 +1,3 @@
+"""Registry: template name → parser function (text, url, name) → Article."""
+
+TEMPLATES: dict = {}
