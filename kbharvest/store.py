@@ -1,0 +1,636 @@
+"""The DuckDB Knowledge Base file: opening it (one writer at a time) and bulk-loading captures.
+
+``load`` walks snapshots (WARC files, or anything ``kbharvest parse`` accepts), keys every
+capture by a stable id, parses only the captures the database does not hold yet (all of them
+with ``reparse``), and writes them in batches: each batch is one transaction, staged as JSON
+lines that DuckDB's own ``read_json`` reads and SQL spreads over the normalised tables of
+:mod:`kbharvest.store_schema`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from kbharvest.errors import (
+    DatabaseInUseError,
+    DatabaseNotFoundError,
+    InputError,
+    KbharvestError,
+    ParseError,
+    RejectedCapture,
+)
+from kbharvest.models import Article, Source
+from kbharvest.store_schema import (
+    DATA_TABLES,
+    SCHEMA_VERSION,
+    STAGE_COLUMNS,
+    statements,
+)
+
+DEFAULT_DB = Path("datasets/kb.duckdb")
+BATCH_SIZE = 2000
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+
+# Never reach for the network: extensions are loaded from files we name (see search.py).
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: by user|\.?$)", re.S)
+
+
+# --------------------------------------------------------------------------- connections
+
+
+def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database file; create it and its schema when writing.
+
+    Raises DatabaseInUseError when another process holds it for writing, and
+    DatabaseNotFoundError when a read-only open finds no database.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise DatabaseNotFoundError(str(path))
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=dict(_CONFIG))
+    except duckdb.IOException as exc:
+        message = str(exc)
+        if "lock" in message.lower():
+            m = _LOCK_HOLDER.search(message)
+            raise DatabaseInUseError(str(path), m.group(1).strip() if m else None) from exc
+        raise DatabaseNotFoundError(str(path), f"cannot open it ({message})") from exc
+    except duckdb.Error as exc:
+        raise DatabaseNotFoundError(str(path), f"not a DuckDB database ({exc})") from exc
+    if read_only:
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
+        if "captures" not in tables:
+            con.close()
+            raise DatabaseNotFoundError(str(path), "not a kbharvest database (no captures table)")
+    else:
+        ensure_schema(con)
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table, index and view that is missing (idempotent)."""
+    for sql in statements():
+        con.execute(sql)
+    con.execute("INSERT OR REPLACE INTO kb_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    """A value of the kb_meta table, or None."""
+    row = con.execute("SELECT value FROM kb_meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    """Set a value of the kb_meta table."""
+    con.execute("INSERT OR REPLACE INTO kb_meta VALUES (?, ?)", [key, value])
+
+
+# --------------------------------------------------------------------------- captures
+
+
+def capture_key(sha256: str, url: str | None, timestamp: str | None) -> str:
+    """The stable id of a capture: sha256 of its payload digest, URL and served timestamp."""
+    return hashlib.sha256(f"{sha256}\n{url or ''}\n{timestamp or ''}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CaptureInput:
+    """One capture to load: a WARC response record or a plain file, with its provenance."""
+
+    name: str
+    body: bytes
+    url: str | None = None
+    archive: str | None = None
+    requested_ts: str | None = None
+    served_ts: str | None = None
+    digest: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    from_warc: bool = False
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    def key(self, sha256: str | None = None) -> str:
+        return capture_key(sha256 or self.sha256, self.url, self.served_ts)
+
+
+@dataclass
+class CaptureRecord:
+    """A capture ready to load: provenance plus the article JSON, or the rejection reason."""
+
+    capture_id: str
+    input: str
+    sha256: str
+    parser_version: str
+    article_json: str | None = None  # Article.model_dump_json(), as ``parse`` prints it
+    rejection_reason: str | None = None
+    template: str | None = None
+    url: str | None = None
+    archive: str | None = None
+    requested_ts: str | None = None
+    served_ts: str | None = None
+    digest: str | None = None
+    http_status: int | None = None
+    content_type: str | None = None
+    size: int | None = None
+
+    @classmethod
+    def from_article(
+        cls,
+        article: Article,
+        *,
+        input: str,
+        payload: bytes | None = None,
+        parser_version: str | None = None,
+        requested_ts: str | None = None,
+        http_status: int | None = 200,
+        content_type: str | None = "text/html",
+    ) -> CaptureRecord:
+        """Wrap an Article (made by the parser, or built directly) for loading.
+
+        Provenance comes from ``article.source``; ``payload`` is the captured bytes (the
+        article's JSON stands in when omitted) and keys the capture.
+        """
+        text = article.model_dump_json()
+        body = payload if payload is not None else text.encode()
+        sha = hashlib.sha256(body).hexdigest()
+        src = article.source or Source()
+        return cls(
+            capture_id=capture_key(sha, src.url, src.timestamp),
+            input=input,
+            sha256=sha,
+            parser_version=parser_version or _parser_version(),
+            article_json=text,
+            template=article.template,
+            url=src.url,
+            archive=src.archive,
+            requested_ts=requested_ts,
+            served_ts=src.timestamp,
+            digest=src.digest,
+            http_status=http_status,
+            content_type=content_type,
+            size=len(body),
+        )
+
+    def stage_line(self) -> str:
+        """One JSON line of the staging file (the columns of ``STAGE_COLUMNS``)."""
+        meta = json.dumps({
+            "capture_id": self.capture_id, "input": self.input, "url": self.url,
+            "archive": self.archive, "requested_ts": self.requested_ts,
+            "served_ts": self.served_ts, "digest": self.digest, "sha256": self.sha256,
+            "http_status": self.http_status, "content_type": self.content_type,
+            "size": self.size, "template": self.template,
+            "rejection_reason": self.rejection_reason, "parser_version": self.parser_version,
+        }, ensure_ascii=False)
+        return f'{meta[:-1]}, "article": {self.article_json or "null"}}}'
+
+
+def _parser_version() -> str:
+    from kbharvest.parse import PARSER_VERSION
+
+    return str(PARSER_VERSION)
+
+
+def iter_capture_inputs(paths: Iterable[Path], errors: list | None = None) -> Iterator[CaptureInput]:
+    """Expand files, folders (sorted, recursively) and WARC files into captures, in order.
+
+    An input that cannot be read at all (a broken WARC file, an oversized file) is not a
+    capture: it is appended to ``errors`` as ``(input, reason)`` and the walk goes on.
+    """
+    from kbharvest.warcstore import is_warc, iter_captures
+
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*")
+                           if p.is_file() and not any(part.startswith(".")
+                                                      for part in p.relative_to(path).parts))
+            yield from iter_capture_inputs(files, errors)
+        elif not path.exists():
+            if errors is not None:
+                errors.append((str(path), "no such file"))
+        elif is_warc(path):
+            try:
+                for cap in iter_captures(path):
+                    yield CaptureInput(
+                        name=cap.name, body=cap.body, url=cap.url or None,
+                        archive=cap.archive,
+                        requested_ts=getattr(cap, "requested_timestamp", None)
+                        or getattr(cap, "requested_ts", None),
+                        served_ts=cap.timestamp, digest=cap.digest, http_status=cap.status,
+                        content_type=cap.content_type, from_warc=True,
+                    )
+            except InputError as exc:
+                if errors is not None:
+                    errors.append((str(path), exc.reason))
+        else:
+            size = path.stat().st_size
+            if size > MAX_INPUT_BYTES:
+                if errors is not None:
+                    errors.append((str(path), f"input too large ({size} bytes)"))
+                continue
+            yield CaptureInput(name=str(path), body=path.read_bytes())
+
+
+_TS14 = re.compile(r"^\d{14}$")
+
+
+def parse_capture(item: CaptureInput, key: str | None = None, sha256: str | None = None,
+                  parser_version: str | None = None) -> CaptureRecord:
+    """Parse one capture into a CaptureRecord; never raises for a bad page (it is rejected).
+
+    Runs in worker processes when loading with several jobs.
+    """
+    from kbharvest.parse import parse_document
+
+    sha = sha256 or item.sha256
+    rec = CaptureRecord(
+        capture_id=key or item.key(sha), input=item.name, sha256=sha,
+        parser_version=parser_version or _parser_version(), url=item.url,
+        archive=item.archive, requested_ts=item.requested_ts, served_ts=item.served_ts,
+        digest=item.digest, http_status=item.http_status, content_type=item.content_type,
+        size=len(item.body),
+    )
+    if item.http_status is not None and item.http_status != 200:
+        rec.rejection_reason = f"archived HTTP status {item.http_status}"
+        return rec
+    source = None
+    if item.from_warc:
+        ts = item.served_ts if item.served_ts and _TS14.match(item.served_ts) else None
+        source = Source(url=item.url, timestamp=ts, archive=item.archive, digest=item.digest)
+    try:
+        article = parse_document(item.body, name=item.name, url=item.url, source=source,
+                                 content_type=item.content_type)
+    except (InputError, RejectedCapture, ParseError) as exc:
+        rec.rejection_reason = exc.reason
+        rec.template = getattr(exc, "template", None)
+        return rec
+    except KbharvestError as exc:
+        rec.rejection_reason = str(exc)
+        return rec
+    except Exception as exc:  # a parser bug must not lose the rest of a long load
+        rec.rejection_reason = f"parser failed: {type(exc).__name__}: {exc}"
+        return rec
+    rec.article_json = article.model_dump_json()
+    rec.template = article.template
+    return rec
+
+
+def _parse_job(args: tuple[CaptureInput, str, str, str]) -> CaptureRecord:
+    return parse_capture(*args)
+
+
+# --------------------------------------------------------------------------- bulk load
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_STAGE_COLUMNS_SQL = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}"
+                                     for k, v in STAGE_COLUMNS.items()) + "}"
+
+_SP_KEY = r"^(sp|service pack)[ _-]?(requirement|required)"
+_BRANCH_KEY = r"^service[ _-]?branch"
+
+_INSERTS: list[str] = [
+    """
+INSERT INTO captures
+SELECT capture_id, input, url, archive, requested_ts, served_ts,
+       try_strptime(served_ts, '%Y%m%d%H%M%S'), digest, sha256, http_status, content_type, size,
+       CASE WHEN article IS NULL THEN 'rejected' ELSE 'article' END,
+       article.kb_id, coalesce(article.template, template), rejection_reason, parser_version
+FROM stage""",
+    """
+INSERT INTO articles
+SELECT capture_id, art.kb_id, art.language, art.title, art.template, art.last_review,
+       art.revision, art.symptoms, art.cause, art.resolution, art.workaround, art.status,
+       art.more_information, art.restart.requirement, art.restart.text, art.replacement.text,
+       coalesce(art.warnings, []),
+       md5(CAST(struct_pack(t := art.title, s := art.sections, f := art.file_tables) AS VARCHAR))
+FROM (SELECT capture_id, article AS art FROM stage WHERE article IS NOT NULL)""",
+    """
+INSERT INTO sections
+SELECT capture_id, kb_id, ordinal, sec.kind, sec.level, sec.heading, sec.text
+FROM (SELECT capture_id, article.kb_id AS kb_id,
+             unnest(range(1, len(article.sections) + 1)) AS ordinal,
+             unnest(article.sections) AS sec
+      FROM stage WHERE article IS NOT NULL)""",
+    """
+INSERT INTO prerequisites
+SELECT capture_id, article.kb_id, article.prerequisites.text,
+       coalesce(article.prerequisites.requirements, []),
+       coalesce(article.prerequisites.kb_refs, [])
+FROM stage WHERE article.prerequisites IS NOT NULL""",
+    """
+INSERT INTO file_tables
+SELECT capture_id, kb_id, table_no, ft.caption, ft.architecture,
+       coalesce(ft.rows_missing, false), len(coalesce(ft.rows, []))
+FROM (SELECT capture_id, article.kb_id AS kb_id,
+             unnest(range(1, len(article.file_tables) + 1)) AS table_no,
+             unnest(article.file_tables) AS ft
+      FROM stage WHERE article IS NOT NULL)""",
+    f"""
+INSERT INTO file_rows
+WITH tabs AS (
+    SELECT capture_id, article.kb_id AS kb_id,
+           unnest(range(1, len(article.file_tables) + 1)) AS table_no,
+           unnest(article.file_tables) AS ft
+    FROM stage WHERE article IS NOT NULL),
+rws AS (
+    SELECT capture_id, kb_id, table_no, ft.caption AS caption, ft.architecture AS architecture,
+           unnest(range(1, len(ft.rows) + 1)) AS row_no, unnest(ft.rows) AS fr
+    FROM tabs)
+SELECT capture_id, kb_id, table_no, row_no, caption, architecture,
+       fr.file_name, fr.file_version,
+       CASE WHEN regexp_matches(fr.file_version, '\\d') THEN
+           list_transform(
+               regexp_extract_all(regexp_extract(fr.file_version, '^\\D*(\\d+(?:[.,]\\d+)*)', 1),
+                                  '\\d+'),
+               x -> TRY_CAST(x AS BIGINT)) END,
+       fr.file_size, fr.date, fr.time, fr.platform,
+       (list_filter(map_entries(fr.extra), e -> regexp_matches(lower(e.key), '{_SP_KEY}')))[1].value,
+       (list_filter(map_entries(fr.extra), e -> regexp_matches(lower(e.key), '{_BRANCH_KEY}')))[1].value,
+       coalesce(fr.extra, MAP {{}})
+FROM rws""",
+    """
+INSERT INTO kb_refs
+SELECT capture_id, kb_id, ref FROM (
+    SELECT capture_id, article.kb_id AS kb_id, unnest(article.kb_refs) AS ref
+    FROM stage WHERE article IS NOT NULL)""",
+    """
+INSERT INTO replacements
+SELECT capture_id, kb_id, ordinal, ref FROM (
+    SELECT capture_id, article.kb_id AS kb_id,
+           unnest(range(1, len(article.replacement.replaces) + 1)) AS ordinal,
+           unnest(article.replacement.replaces) AS ref
+    FROM stage WHERE article.replacement IS NOT NULL)""",
+    """
+INSERT INTO applies_to
+SELECT capture_id, kb_id, ordinal, product FROM (
+    SELECT capture_id, article.kb_id AS kb_id,
+           unnest(range(1, len(article.applies_to) + 1)) AS ordinal,
+           unnest(article.applies_to) AS product
+    FROM stage WHERE article IS NOT NULL)""",
+    """
+INSERT INTO keywords
+SELECT capture_id, kb_id, ordinal, keyword FROM (
+    SELECT capture_id, article.kb_id AS kb_id,
+           unnest(range(1, len(article.keywords) + 1)) AS ordinal,
+           unnest(article.keywords) AS keyword
+    FROM stage WHERE article IS NOT NULL)""",
+]
+
+
+def _commit(con: duckdb.DuckDBPyConnection) -> None:
+    # A seam of its own so the crash tests can stop a load just before a commit.
+    con.execute("COMMIT")
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], workdir: Path,
+                replace: bool = False) -> None:
+    """Write one batch of records in one transaction: all of it lands, or none of it.
+
+    With ``replace``, rows already held for these capture ids are deleted first (reparse).
+    """
+    stage = workdir / "stage.jsonl"
+    with open(stage, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(rec.stage_line())
+            fh.write("\n")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM read_json("
+            f"{_sql_str(str(stage))}, format = 'newline_delimited', "
+            f"columns = {_STAGE_COLUMNS_SQL}, maximum_object_size = 268435456)")
+        if replace:
+            for table in DATA_TABLES:
+                con.execute(f"DELETE FROM {table} WHERE capture_id IN "
+                            "(SELECT capture_id FROM stage)")
+        for sql in _INSERTS:
+            con.execute(sql)
+        con.execute("DROP TABLE stage")
+        set_meta(con, "search_index", "stale")
+        _commit(con)
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        stage.unlink(missing_ok=True)
+
+
+@dataclass
+class LoadReport:
+    """What a load did: counts, problems, and the state of the search index."""
+
+    db: str
+    captures_seen: int = 0
+    already_loaded: int = 0
+    parsed: int = 0
+    articles: int = 0
+    rejected: int = 0
+    batches: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    other_parser_versions: int = 0
+    parser_version: str = ""
+    search_index: str = ""
+    seconds: float = 0.0
+
+    @property
+    def loaded(self) -> int:
+        return self.articles + self.rejected
+
+
+ProgressFn = Callable[[str, LoadReport], None]
+
+
+def load_records(
+    con: duckdb.DuckDBPyConnection,
+    records: Iterable[CaptureRecord],
+    *,
+    batch_size: int = BATCH_SIZE,
+    replace: bool = False,
+    report: LoadReport | None = None,
+    progress: ProgressFn | None = None,
+) -> LoadReport:
+    """Bulk-load records into an open database, ``batch_size`` per transaction.
+
+    Records whose capture id the database already holds are skipped unless ``replace``.
+    Does not rebuild the search index (call :func:`kbharvest.search.build_index`).
+    """
+    report = report or LoadReport(db="")
+    known = _known_ids(con)
+    workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
+    try:
+        batch: list[CaptureRecord] = []
+        batch_replace = False
+        for rec in records:
+            if rec.capture_id in known:
+                if not replace or known[rec.capture_id] is None:
+                    report.already_loaded += 1
+                    continue
+                batch_replace = True
+            known[rec.capture_id] = None  # None: written in this run
+            batch.append(rec)
+            if len(batch) >= batch_size:
+                _flush(con, batch, workdir, batch_replace, report, progress)
+                batch, batch_replace = [], False
+        if batch:
+            _flush(con, batch, workdir, batch_replace, report, progress)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def _flush(con, batch, workdir, replace, report, progress) -> None:
+    write_batch(con, batch, workdir, replace=replace)
+    report.batches += 1
+    for rec in batch:
+        if rec.article_json is None:
+            report.rejected += 1
+        else:
+            report.articles += 1
+    if progress:
+        progress("batch", report)
+
+
+def _known_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
+    return dict(con.execute("SELECT capture_id, parser_version FROM captures").fetchall())
+
+
+def load(
+    paths: Iterable[Path],
+    db: Path | str = DEFAULT_DB,
+    *,
+    jobs: int = 1,
+    reparse: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: ProgressFn | None = None,
+) -> LoadReport:
+    """Parse and load every capture under ``paths`` into the database at ``db``.
+
+    Incremental: captures already in the database are not parsed again, unless ``reparse``
+    (then every capture found is parsed again and its rows replaced: use it after a parser
+    change). Rejected captures are loaded with their reasons. Each batch is one transaction,
+    so a load killed at any point leaves whole batches; running it again completes it.
+    Raises DatabaseInUseError when another process is writing the database.
+    """
+    started = time.monotonic()
+    version = _parser_version()
+    report = LoadReport(db=str(db), parser_version=version)
+    paths = list(paths)
+    con = connect(db)
+    try:
+        known = _known_ids(con)
+        pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+        try:
+            records = _parsed(paths, known, reparse, version, batch_size, pool, report, progress)
+            load_records(con, records, batch_size=batch_size, replace=reparse, report=report,
+                         progress=progress)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        report.other_parser_versions = con.execute(
+            "SELECT count(*) FROM captures WHERE parser_version <> ?", [version]).fetchone()[0]
+        if progress:
+            progress("index", report)
+        from kbharvest.search import ensure_index
+
+        report.search_index = ensure_index(con)
+    finally:
+        con.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _parsed(paths, known, reparse, version, batch_size, pool, report, progress
+            ) -> Iterator[CaptureRecord]:
+    """Walk the inputs; yield a CaptureRecord for each capture that needs (re)loading."""
+    seen: set[str] = set()
+    window: list[tuple[CaptureInput, str, str, str]] = []
+
+    def run(window):
+        if pool is None:
+            return map(_parse_job, window)
+        chunk = max(1, len(window) // (4 * (pool._max_workers or 1)))
+        return pool.map(_parse_job, window, chunksize=chunk)
+
+    for item in iter_capture_inputs(paths, report.errors):
+        report.captures_seen += 1
+        sha = item.sha256
+        key = item.key(sha)
+        if key in seen or (key in known and not reparse):
+            report.already_loaded += key not in seen
+            seen.add(key)
+            if progress:
+                progress("scan", report)
+            continue
+        seen.add(key)
+        window.append((item, key, sha, version))
+        if len(window) >= batch_size:
+            for rec in run(window):
+                report.parsed += 1
+                yield rec
+            window = []
+        if progress:
+            progress("scan", report)
+    if window:
+        for rec in run(window):
+            report.parsed += 1
+            yield rec
+
+
+def build(snapshots: Path = Path("snapshots"), db: Path | str = DEFAULT_DB, *, jobs: int = 1,
+          progress: ProgressFn | None = None):
+    """The main job: load every capture in ``snapshots`` into ``db``; return (report, stats)."""
+    from kbharvest.store_read import stats
+
+    if not Path(snapshots).exists():
+        raise InputError(str(snapshots), "no such folder (the shipped captures live in snapshots/)")
+    report = load([Path(snapshots)], db, jobs=jobs, progress=progress)
+    return report, stats(db)
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    """Every row of a data table in a canonical order (to compare two databases)."""
+    cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    order = ", ".join(f"{c} NULLS FIRST" for c in cols if c != "extra")
+    return con.execute(f"SELECT * FROM {table} ORDER BY {order}").fetchall()
+
+
+__all__ = [
+    "BATCH_SIZE",
+    "DATA_TABLES",
+    "DEFAULT_DB",
+    "CaptureInput",
+    "CaptureRecord",
+    "LoadReport",
+    "build",
+    "capture_key",
+    "connect",
+    "iter_capture_inputs",
+    "load",
+    "load_records",
+    "parse_capture",
+    "write_batch",
+]
