@@ -53,7 +53,12 @@ def parse_document(
     except RecursionError as exc:
         raise InputError(name, "markup nested too deeply to parse") from exc
     except ValidationError as exc:
-        raise ParseError(name, f"invalid record: {exc.errors()[0]['msg']}", template) from exc
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        raise ParseError(name, f"invalid record ({where}: {err['msg']})", template) from exc
+    except ValueError as exc:
+        # assemble() found no KB id anywhere: not an article we can name
+        raise RejectedCapture(name, f"not a KB article: {exc}", template=template) from exc
     if source is not None:
         article = article.model_copy(update={"source": source})
     return article

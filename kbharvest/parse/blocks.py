@@ -1,0 +1,349 @@
+"""The templates' common output (headings, paragraphs, tables, page facts) and the one
+assembler that turns it into an Article: sections, convenience texts, hotfix fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from kbharvest.models import (
+    Article,
+    FileRow,
+    FileTable,
+    Prerequisites,
+    Replacement,
+    Restart,
+    Section,
+)
+from kbharvest.parse.filetables import (
+    architecture_of,
+    is_property_table,
+    looks_like_file_header,
+    make_row,
+    property_rows,
+    text_row,
+)
+from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in
+from kbharvest.parse.vocab import LEVEL1_KINDS, LEVEL2_KINDS, fold, heading_kind
+
+
+@dataclass
+class Heading:
+    text: str
+    depth: int = 1  # the page's own nesting (h2=1, h3=2 …), used for unknown headings
+    kind: str | None = None  # known from markup (loadTOCNode), else from the words
+
+
+@dataclass
+class Para:
+    text: str
+
+
+@dataclass
+class Table:
+    rows: list[list[str]]
+    caption: str | None = None
+    missing: bool = False  # the page kept only the caption
+    file_rows: list[FileRow] | None = None  # already parsed (text tables)
+
+
+@dataclass
+class Page:
+    """What a template read off a page, before assembly."""
+
+    blocks: list = field(default_factory=list)
+    kb_id: int | None = None
+    title: str | None = None
+    language: str | None = None
+    last_review: dt.date | None = None
+    revision: str | None = None
+    applies_to: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    extra_text: str = ""  # text outside the sections that may still hold KB references
+
+
+CONVENIENCE = ("symptoms", "cause", "resolution", "workaround", "status", "more_information")
+_FILE_CONTEXT = {"file_information", "hotfix_information", "resolution", "more_information"}
+
+
+def _table_file_rows(table: Table) -> list[FileRow] | None:
+    """Rows if ``table`` is a file table, else None."""
+    if table.file_rows is not None:
+        return table.file_rows
+    rows = [r for r in table.rows if any(c.strip() for c in r)]
+    if not rows:
+        return None
+    if is_property_table(rows):
+        return property_rows(rows)
+    for i, r in enumerate(rows[:3]):
+        if looks_like_file_header(r):
+            out = []
+            for cells in rows[i + 1:]:
+                if looks_like_file_header(cells):
+                    continue
+                row = make_row(r, cells)
+                if row:
+                    out.append(row)
+            return out
+    return None
+
+
+def _table_text(table: Table) -> str:
+    lines = [" | ".join(c.strip() for c in r) for r in table.rows if any(c.strip() for c in r)]
+    if table.caption:
+        lines.insert(0, table.caption)
+    return "\n".join(lines)
+
+
+def _level(kind: str, depth: int, top: int) -> int:
+    if kind in LEVEL1_KINDS:
+        return 1
+    if kind in LEVEL2_KINDS:
+        return 2
+    return 1 if depth <= top else 2
+
+
+def assemble(page: Page, template: str, url_kb: int | None = None,
+             url_lang: str | None = None) -> Article:
+    """Turn a Page into a validated Article (raises pydantic.ValidationError)."""
+    headings = [b for b in page.blocks if isinstance(b, Heading)]
+    top_depths = [h.depth for h in headings
+                  if (h.kind or heading_kind(h.text) or "other") in LEVEL1_KINDS]
+    top = min(top_depths) if top_depths else min((h.depth for h in headings), default=1)
+
+    sections: list[dict] = []
+    current: dict | None = None
+    file_tables: list[FileTable] = []
+    warnings = list(page.warnings)
+
+    def open_section(kind: str, level: int, heading: str) -> dict:
+        sec = {"kind": kind, "level": level, "heading": heading, "parts": []}
+        sections.append(sec)
+        return sec
+
+    for block in page.blocks:
+        if isinstance(block, Heading):
+            kind = block.kind or heading_kind(block.text) or "other"
+            current = open_section(kind, _level(kind, block.depth, top), clean_ws(block.text))
+            continue
+        if current is None:
+            current = open_section("other", 1, "")
+        if isinstance(block, Para):
+            text = clean_ws(block.text)
+            if text:
+                current["parts"].append(text)
+        elif isinstance(block, Table):
+            rows = None if block.missing else _table_file_rows(block)
+            is_file = block.missing or rows is not None
+            if block.missing and current["kind"] not in _FILE_CONTEXT and not re.search(
+                    r"\bfor all supported\b|\bfiles?\b|based versions", block.caption or "", re.I):
+                is_file = False
+            if is_file:
+                file_tables.append(FileTable(
+                    caption=clean_ws(block.caption) if block.caption else None,
+                    architecture=architecture_of(block.caption),
+                    rows=rows or [],
+                    rows_missing=block.missing,
+                ))
+                if block.caption:
+                    current["parts"].append(clean_ws(block.caption))
+            else:
+                text = clean_ws(_table_text(block))
+                if text:
+                    current["parts"].append(text)
+
+    out_sections = [
+        Section(kind=s["kind"], level=s["level"], heading=s["heading"],
+                text=join_paragraphs(s["parts"]))
+        for s in sections
+        if s["heading"] or s["parts"]
+    ]
+
+    conv: dict[str, str | None] = {}
+    for kind in CONVENIENCE:
+        chunks: list[str] = []
+        inside = False
+        for s in out_sections:
+            if s.level == 1:
+                inside = s.kind == kind
+                if inside and s.text:
+                    chunks.append(s.text)
+            elif inside:
+                chunks.append(f"{s.heading}\n{s.text}".strip())
+        conv[kind] = join_paragraphs(chunks) or None
+
+    def first(kind: str) -> Section | None:
+        return next((s for s in out_sections if s.kind == kind), None)
+
+    prereq = None
+    if (s := first("prerequisites")) is not None:
+        prereq = Prerequisites(text=s.text, requirements=requirements_in(s.text),
+                               kb_refs=sorted(kb_refs_in(s.text) - {page.kb_id or url_kb or 0}))
+    restart = None
+    if (s := first("restart_requirement")) is not None:
+        restart = Restart(requirement=restart_requirement(s.text), text=s.text)
+    replacement = None
+    if (s := first("hotfix_replacement")) is not None:
+        replacement = Replacement(replaces=replaced_ids(s.text, page.kb_id or url_kb), text=s.text)
+
+    kb_id = page.kb_id or url_kb
+    if not kb_id:
+        raise ValueError("no KB id found in the page or its address")
+    all_text = "\n".join([page.title or "", page.extra_text]
+                         + [s.heading + "\n" + s.text for s in out_sections])
+    refs = kb_refs_in(all_text, page.links) - {kb_id}
+
+    applies = page.applies_to
+    if not applies and (s := first("applies_to")) is not None:
+        applies = [ln.strip(" •*-\t") for ln in s.text.split("\n")]
+        applies = [a for a in applies if a and not is_chrome(a)]
+
+    if not out_sections:
+        warnings.append("no sections recognised")
+    return Article(
+        kb_id=kb_id,
+        title=page.title or None,
+        language=page.language or url_lang,
+        last_review=page.last_review,
+        revision=page.revision,
+        template=template,
+        sections=out_sections,
+        **conv,
+        prerequisites=prereq,
+        restart=restart,
+        replacement=replacement,
+        file_tables=file_tables,
+        kb_refs=sorted(refs),
+        applies_to=_dedupe(applies),
+        keywords=_dedupe(page.keywords),
+        warnings=warnings,
+    )
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        it = it.strip()
+        if it and it not in seen:
+            seen.add(it)
+            out.append(it)
+    return out
+
+
+# ------------------------------------------------------------ hotfix fields from text
+
+def restart_requirement(text: str) -> str:
+    """Classify a restart-requirement text."""
+    t = fold(text)
+    if re.search(r"\b(may|might|could) (have to|need to|be required to|require)|"
+                 r"\bmay be required\b|\bif\b.{0,80}\b(restart|reboot)|"
+                 r"moglicherweise|potrebbe essere necessario|vous devrez peut-etre|"
+                 r"puede que (tenga|sea)|talvez seja|必要がある場合", t):
+        return "may_be_required"
+    if re.search(r"\b(do not|don't|does not|doesn't|not) (have to|need to|required?|"
+                 r"requires?)\b.{0,40}\b(restart|reboot)|"
+                 r"\b(restart|reboot)\b.{0,30}\bnot (required|necessary|needed)|"
+                 r"\bno (restart|reboot)|without (restarting|a restart)|"
+                 r"kein neustart|nicht neu (starten|gestartet)|non e necessario riavviare|"
+                 r"n'avez pas (a|besoin de) redemarrer|no es necesario reiniciar|"
+                 r"nao e necessario reiniciar|再起動する必要はありません|不需要重新启动", t):
+        return "not_required"
+    if re.search(r"\b(must|have to|need to|will need to|requires?|required to|is required)\b"
+                 r".{0,60}\b(restart|reboot)|\b(restart|reboot)\b.{0,30}\brequired|"
+                 r"mussen sie den computer neu starten|neu starten|e necessario riavviare|"
+                 r"devez redemarrer|debe reiniciar|deve reiniciar|再起動する必要があります|"
+                 r"必须重新启动", t):
+        return "required"
+    return "unknown"
+
+
+_NO_REPLACE = re.compile(
+    r"does not replace|doesn't replace|not replace any|no (other )?hotfix(es)? (is|are) "
+    r"replaced|ersetzt keine|non sostituisce|ne remplace aucun|no reemplaza|nao substitui|"
+    r"置き換えません|不替换", re.I)
+
+
+def replaced_ids(text: str, own: int | None) -> list[int]:
+    """KB ids a hotfix-replacement text says are superseded ([] for 'does not replace')."""
+    if _NO_REPLACE.search(fold(text)) and not re.search(r"\b(KB|Q)?\d{6,7}\b", text):
+        return []
+    return sorted(kb_refs_in(text) - {own or 0})
+
+
+_TRIGGER = re.compile(
+    r"(?:must be running|must have|must be using|must install|must first install|"
+    r"must apply|must be installed|requires?|need to (?:have|install|be running)|"
+    r"to be installed|installed:)\s+(?:(?:one of )?the following(?: [a-z ]+)?:?|"
+    r"(?:either\s+)?)", re.I)
+_PRODUCTISH = re.compile(
+    r"Windows|Service Pack|\bSP\d|Server|Office|Exchange|SQL|\.NET|Update|Visual|Studio|"
+    r"Internet Explorer|Outlook|SharePoint|BizTalk|Message Queuing|Dynamics|System Center|"
+    r"Lync|Skype|Framework|Rollup|\d", re.I)
+_NO_PREREQ = re.compile(r"no prerequisites|there are no prerequisite|not have any prerequisite|"
+                        r"keine voraussetzungen|nessun prerequisito|aucune condition|"
+                        r"no hay requisitos|nao ha pre|前提条件はありません", re.I)
+
+
+def _split_products(phrase: str) -> list[str]:
+    phrase = re.sub(r"\s+", " ", phrase).strip(" .;:")
+    phrase = re.sub(r"\s+(?:installed|on (?:the|your) (?:computer|server|system)|"
+                    r"installed on (?:the|your|each) [a-z ]+|before you (?:apply|install) .*|"
+                    r"to (?:apply|install) this (?:hotfix|update).*|in order to .*)$", "",
+                    phrase, flags=re.I)
+    parts = re.split(r",\s*(?:or|and)\s+|\s+or\s+|,\s+|\s+and\s+(?=(?:Microsoft\s+)?[A-Z])",
+                     phrase)
+    out = []
+    for p in parts:
+        p = re.sub(r"^(?:either|also|the|a|an)\s+", "", p.strip(" .;:"), flags=re.I).strip()
+        p = re.sub(r"\s+installed$", "", p)
+        if p and p[0].isupper() and _PRODUCTISH.search(p) and len(p) < 120:
+            out.append(p)
+    return out
+
+
+def requirements_in(text: str) -> list[str]:
+    """Products/service packs a prerequisites text requires, one string each."""
+    if _NO_PREREQ.search(fold(text)):
+        return []
+    lines = [ln.strip() for ln in text.split("\n")]
+    found: list[str] = []
+    for i, line in enumerate(lines):
+        m = _TRIGGER.search(line)
+        if not m:
+            continue
+        rest = line[m.end():]
+        # the sentence ends at the first full stop followed by a space
+        sentence = re.split(r"(?<=[a-z)0-9])\.\s+(?=[A-Z])|\.$", rest, maxsplit=1)[0]
+        if line.rstrip().endswith(":") or not sentence.strip():
+            for nxt in lines[i + 1:]:
+                if not nxt:
+                    continue
+                item = nxt.lstrip("-•*· \t").strip()
+                if re.match(r"(?:For more information|Note|To apply|To install|\d{6,7}\b)", item):
+                    break
+                if len(item) > 120 or not _PRODUCTISH.search(item):
+                    break
+                found.extend(_split_products(item) or [item.strip(" .;")])
+        else:
+            found.extend(_split_products(sentence))
+    seen: set[str] = set()
+    out = []
+    for f in found:
+        if fold(f) not in seen:
+            seen.add(fold(f))
+            out.append(f)
+    return out
+
+
+def parse_text_table(lines: list[str]) -> list[FileRow]:
+    """Rows of a fixed-width text file table (blank and ruler lines skipped)."""
+    out = []
+    for ln in lines:
+        row = text_row(ln)
+        if row:
+            out.append(row)
+    return out

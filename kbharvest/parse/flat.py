@@ -1,0 +1,158 @@
+"""A page flattened to text (template ``text``): headings glued to the next words, tables
+reduced to captions or pipe rows, the page address on the first line, maybe cut off."""
+
+from __future__ import annotations
+
+import re
+
+from kbharvest.models import Article
+from kbharvest.parse.blocks import Heading, Page, assemble
+from kbharvest.parse.plaintext import text_blocks
+from kbharvest.parse.textutil import is_chrome, parse_date
+from kbharvest.parse.urls import kb_from_url
+from kbharvest.parse.vocab import heading_kind
+
+# All-caps main headings (what the classic page printed); glued anywhere.
+_CAPS = ("MORE INFORMATION", "SYMPTOMS", "CAUSE", "RESOLUTION", "WORKAROUND", "STATUS",
+         "SUMMARY", "INTRODUCTION", "APPLIES TO", "TECHNICAL INFORMATION")
+_CAPS_RE = re.compile(
+    r"(?<![A-Z_])(" + "|".join(_CAPS) + r")(?=[A-Z][a-z]|[A-Z]\s|\s*$|\s+[A-Z(\"“])", re.M)
+# Title-case sub-headings, glued after a sentence end or a split heading.
+_SUBS = ("Additional file information", "Hotfix replacement information",
+         "Hotfix Replacement Information", "Hotfix information", "Hotfix Information",
+         "Restart requirement", "Restart Requirement", "Registry information",
+         "Registry Information", "File information", "File Information", "Prerequisites",
+         "Hotfix download available", "Update replacement information",
+         "Security update information", "More Information", "More information",
+         "Symptoms", "Cause", "Resolution", "Workaround", "Status", "Summary",
+         "Introduction")
+_SUBS_RE = re.compile(
+    r"(?:(?<=^)|(?<=[.:!?)\"”])\s?|(?<=\n))(" + "|".join(_SUBS) + r")"
+    r"(?=[A-Z]|\s*$|\s+[A-Z])", re.M)
+_CAPTION_GLUE = re.compile(r"(?<=[a-z0-9)])(?=(?:Additional files for all supported|"
+                           r"For all supported)\b)")
+_ARTICLE_LINE = re.compile(
+    r"^\s*(?:Article ID|Artikel-ID|ID dell'articolo|Identificativo articolo|ID de l'article|"
+    r"Id\. de artículo|ID do artigo|文書番号)\s*:\s*Q?(\d{3,8})\b(.*)$", re.I)
+_REVIEW = re.compile(r"(?:Last Review|Last Reviewed|Letzte Überprüfung|Ultima modifica|"
+                     r"Dernière mise à jour|Última revisión|Última revisão|最終更新日|"
+                     r"Article Last Modified on)\s*:?\s*(.+?)(?:\s+-\s+|$)", re.I)
+_REVISION = re.compile(r"(?:Revision|Revisione|Revisión|Revisão)\s*:\s*(\d+(?:\.\d+)*)",
+                       re.I)
+_SITE_LINES = re.compile(r"^(?:Microsoft KB Archive/\d+|From BetaArchive Wiki|"
+                         r"Microsoft Knowledge Base Article|Help and Support|"
+                         r"This article contents is Microsoft Copyrighted material\.|"
+                         r"©.*|Trademarks|of Use \||This article was previously published "
+                         r"under Q\d+)\s*$", re.I)
+_URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
+
+
+def read_article_line(s: str) -> dict | None:
+    """'Article ID: 977153 - Last Review: December 8, 2009 - Revision: 1.0 <title>' → facts.
+
+    ``rest`` is what follows the revision on the same line (often the glued title)."""
+    m = _ARTICLE_LINE.match(s)
+    if not m:
+        return None
+    out: dict = {"kb_id": int(m.group(1))}
+    rest = m.group(2)
+    rm = _REVIEW.search(rest)
+    if rm:
+        out["last_review"] = parse_date(rm.group(1))
+    vm = _REVISION.search(rest)
+    if vm:
+        out["revision"] = vm.group(1)
+        out["rest"] = rest[vm.end():]
+    return out
+
+
+def split_glued(text: str) -> str:
+    """Put glued headings on lines of their own ('CAUSEThis issue' → 'CAUSE\\nThis issue')."""
+    text = _CAPS_RE.sub(lambda m: "\n" + m.group(1) + "\n", text)
+    text = _SUBS_RE.sub(lambda m: "\n" + m.group(1) + "\n", text)
+    text = _CAPTION_GLUE.sub("\n", text)
+    return text
+
+
+def _title_from(rest: str) -> tuple[str | None, str]:
+    """Split 'Title textThe first sentence …' where the title is glued to the body."""
+    rest = rest.strip()
+    if not rest:
+        return None, ""
+    for m in re.finditer(r"(?<=[a-z0-9)\"”])(?=[A-Z][a-z]+[ ,])", rest):
+        head, tail = rest[: m.start()], rest[m.start():]
+        if len(head) > 10 and len(tail) > 40 and re.search(r"[.!?:]\s", tail):
+            return head.strip(), tail.strip()
+    return rest, ""
+
+
+def parse(text: str, url: str | None = None, name: str = "") -> Article:
+    lines = text.split("\n")
+    page = Page()
+    # a first line that is a bare URL is the page's address
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if lines and _URL_LINE.match(lines[0]):
+        url = url or lines[0].strip()
+        page.extra_text = ""
+        lines.pop(0)
+
+    body: list[str] = []
+    title_done = False
+    for idx, line in enumerate(lines):
+        s = line.strip()
+        art = read_article_line(s) if page.kb_id is None else None
+        if art is not None:
+            page.kb_id = art["kb_id"]
+            page.last_review = art.get("last_review")
+            page.revision = art.get("revision")
+            title, after = _title_from(art.get("rest", ""))
+            if title and not page.title:
+                page.title = title
+                title_done = True
+            if after:
+                body.append(after)
+            continue
+        if page.last_review is None and (rm := _REVIEW.match(s)):
+            page.last_review = parse_date(rm.group(1))
+            continue
+        if page.revision is None and (vm := _REVISION.fullmatch(s)):
+            page.revision = vm.group(1)
+            continue
+        if _SITE_LINES.match(s) or (idx < 12 and re.fullmatch(r"[|\s]*", s) and s):
+            continue
+        if not title_done and s:
+            # the title: the first short line that is not a heading, chrome or a sentence
+            if (not is_chrome(s) and heading_kind(s) is None and len(s) < 250
+                    and not s.endswith((".", ":")) and not _CAPS_RE.match(s)
+                    and "Article ID" not in s):
+                page.title = s
+                title_done = True
+                continue
+            if heading_kind(s) is not None or len(s) > 80 or s.endswith("."):
+                title_done = True
+        body.append(line)
+
+    text2 = split_glued("\n".join(body))
+    chunk: list[str] = []
+    for line in text2.split("\n"):
+        s = line.strip()
+        kind = heading_kind(s) if s and len(s) <= 100 else None
+        if kind is not None and (s.isupper() or s in _SUBS or _is_heading_line(s)):
+            page.blocks.extend(text_blocks(chunk))
+            chunk = []
+            page.blocks.append(Heading(s, depth=1 if s.isupper() else 2, kind=kind))
+            continue
+        chunk.append(line)
+    page.blocks.extend(text_blocks(chunk))
+    url_kb, url_lang = kb_from_url(url)
+    if page.kb_id is None and url_kb is None:
+        m = re.search(r"\b(?:KB|Q)(\d{5,7})\b", text[:2000])
+        if m:
+            page.kb_id = int(m.group(1))
+    return assemble(page, "text", url_kb=url_kb, url_lang=url_lang)
+
+
+def _is_heading_line(s: str) -> bool:
+    """A whole line that is a known heading (any language), not a sentence."""
+    return not s.endswith((".", ",", ";")) and len(s.split()) <= 8

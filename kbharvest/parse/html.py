@@ -1,0 +1,341 @@
+"""HTML article pages of every era — classic (2003–2010), 2010–2015, /help/ and /topic/
+pages, and the 1990s MSDN-CD/FTP ``.HTM`` form — read in one linear walk of the tree."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.element import Doctype, ProcessingInstruction
+
+from kbharvest.models import Article
+from kbharvest.parse.blocks import Heading, Page, Para, Table, assemble
+from kbharvest.parse.flat import read_article_line
+from kbharvest.parse.plaintext import text_blocks
+from kbharvest.parse.textutil import clean_ws, is_chrome, parse_date, strip_chrome
+from kbharvest.parse.urls import kb_from_url
+from kbharvest.parse.vocab import TOC_NODES, heading_kind
+
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "head", "nav", "footer", "form",
+                        "select", "option", "iframe", "svg", "img", "input", "textarea",
+                        "object", "embed", "template", "button", "link", "meta"})
+_SKIP_CLASSES = frozenset({
+    "topofpage", "appliestolink", "sharebar", "share", "sharethis", "kbfeedback", "feedback",
+    "breadcrumb", "breadcrumbs", "leftnav", "rightnav", "masthead", "footer", "header",
+    "disclaimer", "mt", "socialshare", "ocpfeedback", "supfeedback", "ratingarea",
+    "articlefeedback", "kb_outer_footer", "sidebar", "langselector", "printarea",
+    "supleftnav", "ocparticlefooter", "ocpfooter", "ocpheader", "uhfheader", "uhffooter",
+    "articleproperty", "kbtitle",
+})
+_SKIP_IDS = frozenset({"header", "footer", "leftnav", "rightnav", "breadcrumb",
+                       "kb_feedback", "feedbackarea", "uhfheader", "uhffooter", "searchbox"})
+_BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "section", "article",
+                         "main", "blockquote", "tr", "td", "th", "center", "details", "body",
+                         "aside", "figure", "figcaption", "address", "hr", "table", "tbody",
+                         "thead", "caption", "font_block"})
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_TOC = re.compile(r"loadTOCNode\s*\(\s*(\d)\s*,\s*['\"](\w+)['\"]\s*\)")
+_FOOTER_PARA = re.compile(r"^(?:Keywords|Version|Platform|Issue type|Solution Type|Technology|"
+                          r"Additional query words|Additional reference words)\s*:|"
+                          r"^THE INFORMATION PROVIDED IN THE MICROSOFT KNOWLEDGE BASE|"
+                          r"^(?:Copyright|©)\s", re.I)
+_CAPTION = re.compile(r"x86|x64|ia-?64|itanium|arm64|\barm\b|32-bit|64-bit|based versions|"
+                      r"for all supported|edition|file information for", re.I)
+_TITLE_SUFFIX = re.compile(r"\s*[|\-–—]\s*(?:Microsoft Support|Microsoft Learn|Support|"
+                           r"Microsoft)\s*$")
+
+
+def _classes(tag: Tag) -> list[str]:
+    cls = tag.get("class") or []
+    if isinstance(cls, str):
+        cls = cls.split()
+    return [c.lower().replace("\\", "") for c in cls]
+
+
+def _skip(tag: Tag) -> bool:
+    if tag.name in _SKIP_TAGS:
+        return True
+    tid = (tag.get("id") or "")
+    if isinstance(tid, str) and tid.lower().replace("\\", "") in _SKIP_IDS:
+        return True
+    return any(c in _SKIP_CLASSES for c in _classes(tag))
+
+
+def _text(node: Tag) -> str:
+    return clean_ws(node.get_text(" ", strip=True))
+
+
+def _is_data_table(table: Tag) -> bool:
+    return table.find(["table", "h1", "h2", "h3", "h4", "h5", "h6", "pre"]) is None
+
+
+def _rows(table: Tag) -> list[list[str]]:
+    rows = []
+    for tr in table.find_all("tr"):
+        cells = [clean_ws(strip_chrome(td.get_text(" ", strip=True)))
+                 for td in tr.find_all(["td", "th"])]
+        if any(cells):
+            rows.append(cells)
+    return rows
+
+
+def _bold_heading(tag: Tag) -> str | None:
+    """A paragraph holding only a bold label that names a section ('Symptoms')."""
+    kids = [k for k in tag.children
+            if not (isinstance(k, NavigableString) and not str(k).strip())]
+    if len(kids) != 1 or not isinstance(kids[0], Tag) or kids[0].name not in ("b", "strong"):
+        return None
+    text = _text(kids[0])
+    if len(text) < 80 and heading_kind(text):
+        return text
+    return None
+
+
+class _Walker:
+    """One pass over the body: headings, paragraphs, tables and <pre> text, in order."""
+
+    def __init__(self, hints: dict[int, str], title_el: Tag | None) -> None:
+        self.blocks: list = []
+        self.buf: list[str] = []
+        self.hints = hints
+        self.title_el = title_el
+        self.links: list[str] = []
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        raw = "".join(self.buf)
+        self.buf = []
+        lines = [ln for ln in (clean_ws(strip_chrome(x)) for x in raw.split("\n"))]
+        lines = [ln for ln in lines if ln and not is_chrome(ln)]
+        if lines:
+            self.blocks.append(Para("\n".join(lines)))
+
+    def walk(self, root: Tag) -> None:
+        stack: list[tuple[object, bool]] = [(root, False)]
+        while stack:
+            node, closing = stack.pop()
+            if closing:
+                self.flush()
+                continue
+            if isinstance(node, NavigableString):
+                if isinstance(node, (Comment, Doctype, ProcessingInstruction)):
+                    continue
+                self.buf.append(re.sub(r"\s+", " ", str(node)))
+                continue
+            if not isinstance(node, Tag):
+                continue
+            name = node.name
+            if name == "a":
+                href = node.get("href")
+                if isinstance(href, str):
+                    self.links.append(href)
+            if name == "br":
+                self.buf.append("\n")
+                continue
+            if _skip(node):
+                continue
+            if node is self.title_el:
+                continue
+            if name in _HEADINGS or name == "summary":
+                self.flush()
+                text = _text(node)
+                if text and not is_chrome(text):
+                    kind = self.hints.get(id(node))
+                    if kind is None:
+                        a = node.find("a", class_="accessibilityanchor")
+                        title = a.get("title") if a is not None else None
+                        if isinstance(title, str):
+                            kind = TOC_NODES.get(title.lower())
+                    depth = _HEADINGS.get(name, 5)
+                    self.blocks.append(Heading(text, depth=depth, kind=kind))
+                continue
+            if name == "p" and (label := _bold_heading(node)):
+                self.flush()
+                self.blocks.append(Heading(label, depth=5))
+                continue
+            if name == "table" and _is_data_table(node):
+                self.flush()
+                rows = _rows(node)
+                cap = node.find("caption")
+                caption = _text(cap) if cap is not None else None
+                if caption is None and self.blocks and isinstance(self.blocks[-1], Para):
+                    prev = self.blocks[-1].text
+                    if "\n" not in prev and len(prev) < 250 and _CAPTION.search(prev):
+                        caption = prev
+                        self.blocks.pop()
+                if rows:
+                    self.blocks.append(Table(rows=rows, caption=caption))
+                elif caption:
+                    self.blocks.append(Para(caption))
+                continue
+            if name == "pre":
+                self.flush()
+                self.blocks.extend(text_blocks(node.get_text().split("\n")))
+                continue
+            block = name in _BLOCK_TAGS
+            if block:
+                self.flush()
+                stack.append((node, True))
+            stack.extend((c, False) for c in reversed(node.contents))
+        self.flush()
+
+
+def _meta(soup: BeautifulSoup) -> dict[str, str]:
+    out = {}
+    for m in soup.find_all("meta"):
+        key = (m.get("name") or m.get("property") or m.get("http-equiv") or "")
+        val = m.get("content")
+        if isinstance(key, str) and isinstance(val, str):
+            out[key.lower()] = val
+    return out
+
+
+def _title(soup: BeautifulSoup) -> tuple[str | None, Tag | None]:
+    for sel in ("h1.title", "h1.ocpArticleTitle", "h1#mt_title", "h1"):
+        el = soup.select_one(sel)
+        if el is not None:
+            t = _text(el)
+            if t:
+                return t, el
+    el = soup.find("title")
+    if el is not None:
+        t = _TITLE_SUFFIX.sub("", _text(el))
+        if t:
+            return t, None
+    return None, None
+
+
+def parse(text: str, url: str | None = None, name: str = "", template: str = "html") -> Article:
+    soup = BeautifulSoup(text, "lxml")
+    meta = _meta(soup)
+    page = Page()
+
+    # loadTOCNode(1, 'symptoms') names the section whose heading precedes it
+    hints: dict[int, str] = {}
+    for script in soup.find_all("script"):
+        m = _TOC.search(script.string or "")
+        if not m:
+            continue
+        kind = TOC_NODES.get(m.group(2).lower())
+        h = script.find_previous(["h1", "h2", "h3", "h4", "h5", "h6"])
+        if kind and h is not None and id(h) not in hints:
+            hints[id(h)] = kind
+
+    page.title, title_el = _title(soup)
+    html_el = soup.find("html")
+    lang = html_el.get("lang") if html_el is not None else None
+    lang = lang or meta.get("ms.locale") or meta.get("language") or meta.get("content-language")
+    page.language = lang.lower() if isinstance(lang, str) and lang.strip() else None
+
+    kbid = meta.get("kbid") or meta.get("awa-kb_id") or meta.get("ms.kb_id") or meta.get("kb_id")
+    if kbid and (m := re.search(r"\d{3,8}", kbid)):
+        page.kb_id = int(m.group(0))
+    if meta.get("kbmodify"):
+        page.last_review = parse_date(meta["kbmodify"])
+    if meta.get("keywords"):
+        page.keywords = [k for k in re.split(r"[\s,;]+", meta["keywords"]) if k]
+
+    # the article-property box: id, last review, revision (localised labels)
+    for prop in soup.select(".articleProperty, #articleProperty, .articleproperty"):
+        _read_properties(prop.get_text("\n", strip=True), page)
+
+    root = soup.body or soup
+    walker = _Walker(hints, title_el)
+    walker.walk(root)
+    page.links = walker.links
+
+    blocks: list = []
+    footer: list[str] = []
+    for b in walker.blocks:
+        if isinstance(b, Para):
+            head = b.text.strip()
+            if page.kb_id is None or page.revision is None:
+                art = read_article_line(head.split("\n")[0])
+                if art is not None:
+                    page.kb_id = page.kb_id or art["kb_id"]
+                    page.last_review = page.last_review or art.get("last_review")
+                    page.revision = page.revision or art.get("revision")
+                    continue
+            if _FOOTER_PARA.match(head) or footer:
+                footer.append(head)
+                continue
+            if re.match(r"^(?:Last reviewed|Last Review|Article ID)\s*:", head, re.I):
+                _read_properties(head, page)
+                continue
+        blocks.append(b)
+    page.blocks = blocks
+    for line in "\n".join(footer).split("\n"):
+        m = re.match(r"^(?:Keywords|Solution Type|Issue type)\s*:\s*(.*)$", line, re.I)
+        if m and m.group(1).strip() and not line.lower().startswith(("issue", "solution")):
+            page.keywords = page.keywords or m.group(1).split()
+    _keywords_from_section(page)
+
+    url_kb, url_lang = kb_from_url(url)
+    if page.kb_id is None and url_kb is None:
+        # a copied page names its source address near the top ("From <http://…kb;257591>")
+        top = text[:3000]
+        m = re.search(r"support\.microsoft\.com/[^\s\"'<>]*?(?:kb[/;]|kbid=|/help/)(?:[a-z-]+;)?"
+                      r"Q?(\d{5,8})", top, re.I)
+        if m:
+            page.kb_id = int(m.group(1))
+            page.warnings.append("KB id taken from the source address named in the page")
+    return assemble(page, template, url_kb=url_kb, url_lang=url_lang)
+
+
+_PROP_ID = re.compile(r"(?:Article ID|Artikel-ID|Identificativo articolo|ID articolo|"
+                      r"ID de l'article|Id\. de artículo|ID do artigo|文書番号)\s*:?\s*Q?(\d{3,8})",
+                      re.I)
+_PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Letzte Überprüfung|Ultima modifica|"
+                          r"Dernière mise à jour|Última revisión|Última revisão|最終更新日)"
+                          r"\s*:?\s*(.{4,60})", re.I)
+_PROP_REV = re.compile(r"(?:Revision|Revisione|Révision|Revisión|Revisão|リビジョン)\s*:?\s*"
+                       r"(\d+(?:\.\d+)*)", re.I)
+
+
+def _read_properties(text: str, page: Page) -> None:
+    flat = re.sub(r"\s*\n\s*:?\s*", " ", text)
+    if page.kb_id is None and (m := _PROP_ID.search(flat)):
+        page.kb_id = int(m.group(1))
+    if page.last_review is None and (m := _PROP_REVIEW.search(flat)):
+        page.last_review = parse_date(m.group(1), dayfirst=True)
+    if page.revision is None and (m := _PROP_REV.search(flat)):
+        page.revision = m.group(1)
+
+
+def _keywords_from_section(page: Page) -> None:
+    """A 'Keywords:' heading's words become the keywords; they are not article text."""
+    out = []
+    for i, b in enumerate(page.blocks):
+        if isinstance(b, Heading) and heading_kind(b.text) == "keywords":
+            for nb in page.blocks[i + 1:]:
+                if isinstance(nb, Heading):
+                    break
+                words = nb.text if isinstance(nb, Para) else " ".join(
+                    " ".join(r) for r in getattr(nb, "rows", []))
+                out.extend(w for w in re.split(r"[\s,;]+", words) if re.match(r"^kb\w+$", w, re.I))
+    if out and not page.keywords:
+        page.keywords = out
+
+
+def detect(text: str) -> str | None:
+    """Which HTML template a page uses, or None when it is not KB HTML."""
+    head = text[:200000]
+    if len(re.findall(r"<[a-zA-Z][a-zA-Z0-9]*[\s>/]", head[:50000])) < 3:
+        return None
+    low = head.lower()
+    if re.search(r"<meta\s+name=[\"']?kbid", low):
+        return "ftp-htm"
+    if ("ocparticletitle" in low or "ocpsection" in low or "supartic" in low
+            or "ocpexpando" in low):
+        return "topic"
+    if "awa-kb_id" in low or 'name="ms.kb_id"' in low:
+        return "help"
+    if ("kb_section" in low or "kb\\_section" in low or "collapse this table" in low
+            or "kb_tabs_toggle" in low or "sectionpreview" in low
+            or "hotfix download available" in low and "class=" in low):
+        return "kb-2010"
+    if "loadtocnode" in low or "subtitle" in low and "sbody" in low or "class=sbody" in low:
+        return "kb-classic"
+    return None
+

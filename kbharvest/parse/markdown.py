@@ -1,0 +1,117 @@
+"""Microsoft's markdown articles (front matter, ``_Original KB number:_``, ``## Symptoms``,
+pipe tables), and markdown conversions of KB pages: template ``markdown``."""
+
+from __future__ import annotations
+
+import re
+
+from kbharvest.models import Article
+from kbharvest.parse.blocks import Heading, Page, Para, assemble
+from kbharvest.parse.flat import read_article_line
+from kbharvest.parse.plaintext import text_blocks
+from kbharvest.parse.urls import kb_from_url
+from kbharvest.parse.vocab import heading_kind
+
+_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+_ATX = re.compile(r"^(#{1,6})\s*(.*?)\s*#*\s*$")
+_KBNUM = re.compile(r"_?Original KB number:_?\s*(?:&nbsp;|\s)*\s*(?:KB)?(\d{3,8})", re.I)
+_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)(?:\s+[^)]*)?\)")
+_WIKI_IMG = re.compile(r"!\[\[[^\]]*\]\]")
+_CAPTION_HEADING = re.compile(
+    r"^(?:For all supported|Additional files for|For (?:the )?(?:x86|x64|IA-64|Itanium|ARM)\b)",
+    re.I)
+
+
+def looks_like(text: str) -> bool:
+    """Front matter with ms.* keys, an 'Original KB number' line, or ATX headings."""
+    head = text[:3000]
+    if _FRONT.match(text) or _KBNUM.search(head):
+        return True
+    return len(re.findall(r"^#{1,6} \S", text, re.M)) >= 2
+
+
+def _inline(line: str, links: list[str]) -> str:
+    line = _WIKI_IMG.sub("", line)
+
+    def link(m: re.Match) -> str:
+        links.append(m.group(2))
+        return m.group(1)
+
+    line = _LINK.sub(link, line)
+    line = re.sub(r"<(https?://[^>]+)>", r"\1", line)
+    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
+    line = re.sub(r"(?<![\w*])[*_](\S(?:.*?\S)?)[*_](?![\w*])", r"\1", line)
+    line = line.replace("&nbsp;", " ").replace("\\_", "_").replace("\\*", "*")
+    line = re.sub(r"<!--.*?-->", "", line)
+    line = re.sub(r"</?(?:br|p|b|i|strong|em|span|sup|sub)\s*/?>", " ", line, flags=re.I)
+    return line
+
+
+def parse(text: str, url: str | None = None, name: str = "") -> Article:
+    page = Page(language=None)
+    m = _FRONT.match(text)
+    if m:
+        front = m.group(1)
+        text = text[m.end():]
+        tm = re.search(r"^title:\s*(.+)$", front, re.M)
+        if tm and tm.group(1).strip().strip("\"'"):
+            page.title = tm.group(1).strip().strip("\"'")
+        lm = re.search(r"^ms\.(?:locale|lang):\s*(\S+)", front, re.M)
+        if lm:
+            page.language = lm.group(1).lower()
+    km = _KBNUM.search(text)
+    if km:
+        page.kb_id = int(km.group(1))
+
+    lines = text.split("\n")
+    chunk: list[str] = []
+    in_code = False
+    title_seen = False
+    for raw in lines:
+        line = raw.rstrip()
+        if line.strip().startswith("```"):
+            in_code = not in_code
+            rest = line.strip()[3:].strip()
+            if rest and in_code:
+                chunk.append(_inline(rest, page.links))
+            continue
+        if in_code:
+            chunk.append(line)
+            continue
+        # blockquote notes ("> [!NOTE]") are ordinary text
+        line = re.sub(r"^\s*>\s?", "", line)
+        line = re.sub(r"^\s*\[!(NOTE|IMPORTANT|TIP|WARNING|CAUTION)\]\s*", "", line)
+        if _KBNUM.search(line) or re.match(r"^_?Original product version:_?", line.strip()):
+            continue
+        art = read_article_line(line.strip())
+        if art is not None:
+            page.kb_id = page.kb_id or art["kb_id"]
+            page.last_review = page.last_review or art.get("last_review")
+            page.revision = page.revision or art.get("revision")
+            continue
+        hm = _ATX.match(line)
+        if hm:
+            level, htext = len(hm.group(1)), _inline(hm.group(2), page.links).strip()
+            if level == 1 and not title_seen:
+                title_seen = True
+                if htext:
+                    page.title = htext
+                page.blocks.extend(text_blocks(chunk))
+                chunk = []
+                continue
+            if not htext:
+                continue
+            if _CAPTION_HEADING.match(htext) and heading_kind(htext) is None:
+                # a table caption printed as a heading
+                page.blocks.extend(text_blocks(chunk))
+                chunk = []
+                page.blocks.append(Para(htext))
+                continue
+            page.blocks.extend(text_blocks(chunk))
+            chunk = []
+            page.blocks.append(Heading(htext, depth=max(level - 1, 1)))
+            continue
+        chunk.append(_inline(line, page.links))
+    page.blocks.extend(text_blocks(chunk))
+    url_kb, url_lang = kb_from_url(url)
+    return assemble(page, "markdown", url_kb=url_kb, url_lang=url_lang)

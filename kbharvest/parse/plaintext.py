@@ -1,0 +1,120 @@
+"""Plain-text body → blocks: paragraphs, fixed-width and pipe tables, caption-only tables.
+
+Shared by the text templates (1990s FTP text, flattened pages, markdown code blocks)."""
+
+from __future__ import annotations
+
+import re
+
+from kbharvest.parse.blocks import Para, Table
+from kbharvest.parse.filetables import one_line_row, text_header, text_row
+from kbharvest.parse.textutil import is_chrome, strip_chrome
+
+_RULER = re.compile(r"^\s*[-=_]{3,}[-=_ ]*$")
+_PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_CAPTION_TOGGLE = re.compile(r"\s*(?:Collapse this table|Expand this table)+\s*$")
+_CAPTION_WORDS = re.compile(
+    r"^(?:For all supported|Additional files for|For (?:the )?(?:x86|x64|IA-64|Itanium|ARM)|"
+    r"Windows .{0,80}(?:edition|editions|versions|x86|x64|IA-64|32-bit|64-bit)\s*$)", re.I)
+
+
+def _pipe_cells(line: str) -> list[str]:
+    s = line.strip()
+    if s.startswith("|"):
+        s = s[1:]
+    if s.endswith("|"):
+        s = s[:-1]
+    return [c.strip() for c in re.split(r"(?<!\\)\|", s)]
+
+
+def text_blocks(lines: list[str]) -> list:
+    """Group body lines into Para / Table blocks (chrome lines dropped)."""
+    blocks: list = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append(Para("\n".join(para)))
+            para.clear()
+
+    i = 0
+    n = len(lines)
+    while i < n:
+        raw = lines[i]
+        line = raw.rstrip()
+        stripped = line.strip()
+        if not stripped:
+            flush()
+            i += 1
+            continue
+        # caption-only tables: "For all supported x86-based versions …Collapse this table"
+        if _CAPTION_TOGGLE.search(stripped) and len(stripped) < 400:
+            caption = _CAPTION_TOGGLE.sub("", stripped).strip()
+            flush()
+            j = i + 1
+            rows: list[list[str]] = []
+            while j < n and _PIPE_ROW.match(lines[j]):
+                if not _PIPE_SEP.match(lines[j]):
+                    rows.append(_pipe_cells(lines[j]))
+                j += 1
+            if caption or rows:
+                blocks.append(Table(rows=rows, caption=caption or None, missing=not rows))
+            i = j
+            continue
+        if _PIPE_ROW.match(line) and (i + 1 < n and _PIPE_ROW.match(lines[i + 1])):
+            caption = None
+            if para and len(para[-1]) < 200 and _CAPTION_WORDS.search(para[-1]):
+                caption = para.pop()
+            elif (not para and blocks and isinstance(blocks[-1], Para)
+                  and "\n" not in blocks[-1].text and len(blocks[-1].text) < 200
+                  and _CAPTION_WORDS.search(blocks[-1].text.strip())):
+                caption = blocks.pop().text.strip()
+            flush()
+            rows = []
+            while i < n and _PIPE_ROW.match(lines[i]):
+                if not _PIPE_SEP.match(lines[i]):
+                    rows.append(_pipe_cells(lines[i]))
+                i += 1
+            blocks.append(Table(rows=rows, caption=caption))
+            continue
+        cols = text_header(stripped)
+        if cols:
+            caption = None
+            if para and len(para[-1]) < 200 and not para[-1].rstrip().endswith((".", ":")):
+                caption = para.pop()
+            flush()
+            j = i + 1
+            file_rows = []
+            while j < n:
+                nxt = lines[j].strip()
+                if not nxt or _RULER.match(nxt):
+                    # a blank line inside a table is common; two in a row end it
+                    if not nxt and j + 1 < n and not lines[j + 1].strip():
+                        break
+                    j += 1
+                    continue
+                row = text_row(nxt, cols)
+                if row is None:
+                    break
+                file_rows.append(row)
+                j += 1
+            blocks.append(Table(rows=[], caption=caption, file_rows=file_rows))
+            i = j
+            continue
+        one = one_line_row(stripped)
+        if one is not None:
+            flush()
+            blocks.append(Table(rows=[], file_rows=[one]))
+            i += 1
+            continue
+        if is_chrome(stripped) or _RULER.match(stripped):
+            flush()
+            i += 1
+            continue
+        text = strip_chrome(line).rstrip()
+        if text.strip():
+            para.append(text.strip() if not text.startswith("   ") else text)
+        i += 1
+    flush()
+    return blocks

@@ -1,0 +1,181 @@
+"""Shared text helpers: whitespace, page chrome, dates, times, sizes and KB references."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from kbharvest.parse.vocab import MONTHS, fold
+
+# Lines that are site chrome wherever they appear (compared after fold()).
+_CHROME_LINES = {
+    fold(x)
+    for x in (
+        "Collapse this table", "Expand this table", "Collapse this imageExpand this image",
+        "Collapse this image", "Expand this image", "Back to the top", "Back to top",
+        "On This Page", "On this page", "Expand all | Collapse all", "Expand all",
+        "Collapse all", "Windows Live", "Facebook", "Twitter", "Linkedin", "LinkedIn",
+        "Digg it", "Yahoo", "Delicious", "StumbleUpon", "Yammer", "Reddit", "Technorati",
+        "FriendFeed", "Email", "Print", "Share", "Google", "MySpace", "Tumblr", "Pinterest",
+        "Other Resources Other Support Sites", "Other Resources", "Other Support Sites",
+        "CommunityGet Help NowArticle Translations", "Community", "Get Help Now",
+        "Article Translations", "Torna all'inizio", "Torna all’inizio", "Nach oben",
+        "Zurück zum Anfang", "Retour en haut", "Haut de la page", "Volver al principio",
+        "Voltar ao topo", "Início da página", "ページのトップへ", "返回页首", "回到頁首",
+        "Auf dieser Seite", "Dans cette page", "In questa pagina", "En esta página",
+        "Nesta página", "このページ", "本页", "Alles erweitern | Alles schließen",
+        "Développer tout | Réduire tout", "Espandi tutto | Comprimi tutto",
+        "Expandir todo | Contraer todo", "Expandir tudo | Recolher tudo",
+        "SPRACHE AUSWÄHLEN SPRACHE AUSWÄHLEN", "Select Language", "Help and Support",
+        "Microsoft Support", "Did this solve your problem?", "Was this information helpful?",
+        "Yes", "No", "Need more help?", "Sign in", "Feedback", "Properties",
+        "Article Properties", "Give Feedback", "Print this page", "E-mail this page",
+        "Show products that this article applies to", "View products that this article applies to.",
+        "Hide", "Show",
+    )
+}
+# Chrome glued into text ("…softwareCollapse this tableExpand this table") is cut out.
+_CHROME_INLINE = re.compile(
+    r"(?:Collapse this table|Expand this table|Collapse this image|Expand this image|"
+    r"Back to the top|Expand all \| Collapse all|Torna all['’]inizio)",
+)
+_ZW = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+
+
+def is_chrome(line: str) -> bool:
+    """True when a whole line is page chrome (toggles, share links, back-to-top …)."""
+    key = fold(line)
+    return not key or key in _CHROME_LINES or bool(re.fullmatch(r"[|\s]+", line))
+
+
+def strip_chrome(text: str) -> str:
+    """Remove inline chrome phrases from a line of text."""
+    return _CHROME_INLINE.sub(" ", text)
+
+
+def clean_ws(text: str) -> str:
+    """Collapse runs of spaces inside a line; keep line breaks; trim."""
+    text = _ZW.sub("", text).replace("\xa0", " ")
+    lines = [re.sub(r"[ \t\f\v]+", " ", ln).strip() for ln in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+def join_paragraphs(paras: list[str]) -> str:
+    """Paragraphs → text with blank lines between them (empty ones dropped)."""
+    return "\n\n".join(p for p in (p.strip() for p in paras) if p)
+
+
+# ---------------------------------------------------------------- dates and times
+
+_MONTH_RE = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+_D_MDY_NAME = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.I)
+_D_DMY_NAME = re.compile(rf"\b(\d{{1,2}})\.?(?:\s+de)?\s+({_MONTH_RE})\.?(?:\s+de)?,?\s+(\d{{4}})\b",
+                         re.I)
+_D_DMY_DASH = re.compile(rf"\b(\d{{1,2}})-({_MONTH_RE})-(\d{{2,4}})\b", re.I)
+_D_ISO = re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
+_D_NUM = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})\b")
+_D_CJK = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def _year(y: str) -> int:
+    n = int(y)
+    if len(y) == 2:
+        n += 1900 if n >= 70 else 2000
+    return n
+
+
+def _mk(y: int, m: int, d: int) -> dt.date | None:
+    try:
+        if not 1970 <= y <= 2100:
+            if not y >= 1980:
+                # KB dates start in the 1980s; anything else is a misread
+                return None
+        return dt.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, dayfirst: bool = False) -> dt.date | None:
+    """Find the first date in ``text`` (many languages and numeric forms) → date."""
+    if not text:
+        return None
+    text = text.replace("\xa0", " ")
+    for rx, order in ((_D_CJK, "ymd"), (_D_ISO, "ymd"), (_D_MDY_NAME, "mdy"),
+                      (_D_DMY_NAME, "dmy"), (_D_DMY_DASH, "dmy")):
+        m = rx.search(text)
+        if not m:
+            continue
+        a, b, c = m.groups()
+        if order == "ymd":
+            return _mk(int(a), int(b), int(c))
+        if order == "mdy":
+            return _mk(_year(c), MONTHS[a.lower().rstrip(".")], int(b))
+        return _mk(_year(c), MONTHS[b.lower().rstrip(".")], int(a))
+    m = _D_NUM.search(text)
+    if m:
+        a, b, c = int(m.group(1)), int(m.group(2)), _year(m.group(3))
+        if a > 12 or (dayfirst and b <= 12):
+            a, b = b, a
+        return _mk(c, a, b)
+    return None
+
+
+_TIME = re.compile(r"\b(\d{1,2})[:.](\d{2})(?::\d{2})?\s*([ap])?\.?\s*(?:m\b\.?)?", re.I)
+
+
+def parse_time(text: str) -> str | None:
+    """'07:10p' → '19:10', '7:05 AM' → '07:05', '15:51' → '15:51'."""
+    if not text:
+        return None
+    m = _TIME.search(text)
+    if not m:
+        return None
+    h, mi, ap = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+    if ap == "p" and h < 12:
+        h += 12
+    elif ap == "a" and h == 12:
+        h = 0
+    if h > 23 or mi > 59:
+        return None
+    return f"{h:02d}:{mi:02d}"
+
+
+def parse_size(text: str) -> int | None:
+    """'1,234,567' / '1.234.567' / '1 234 567' → 1234567; None when not a plain size."""
+    if not text:
+        return None
+    t = text.strip().replace("\xa0", " ")
+    t = re.sub(r"\s*bytes?$", "", t, flags=re.I)
+    if not re.fullmatch(r"\d{1,3}(?:[,. ]\d{3})+|\d+", t):
+        return None
+    return int(re.sub(r"[,. ]", "", t))
+
+
+# ---------------------------------------------------------------- KB references
+
+_KB_URL = re.compile(
+    r"(?:/kb/|/help/|[?&;]kbid=|scid=kb;[a-z-]+;|/default\.aspx\?id=|/kb/q|kb;[a-z-]+;q?)"
+    r"(\d{5,8})\b", re.I)
+_KB_WORD = re.compile(r"\b(?:KB|Q)(\d{5,7})\b")
+_KB_ARTICLE = re.compile(
+    r"(?:article(?:\s+number)?|Knowledge Base|artikel(?:nummer)?|articolo|numero dell'articolo|"
+    r"art[ií]culo|artigo)(?:\s+(?:ID|id))?[^0-9\n]{0,160}?[\s:(]"
+    r"(\d{6,7})\b", re.I)
+_LINE_NUMBER = re.compile(r"^\s*[-•*]?\s*\[?(\d{6,7})\]?(?:\s|\(|$)", re.M)
+
+
+def kb_refs_in(text: str, links: list[str] | None = None) -> set[int]:
+    """KB ids a text refers to: KB123456, Q123456, KB URLs, 'article number N', and lines
+    that start with a bare article number (as the 'click the following article number'
+    lists print them)."""
+    found: set[int] = set()
+    for rx in (_KB_URL, _KB_WORD, _KB_ARTICLE):
+        for m in rx.finditer(text):
+            found.add(int(m.group(1)))
+    for m in _LINE_NUMBER.finditer(text):
+        found.add(int(m.group(1)))
+    for link in links or ():
+        m = _KB_URL.search(link)
+        if m:
+            found.add(int(m.group(1)))
+    return {n for n in found if n >= 1000}
