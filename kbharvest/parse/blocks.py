@@ -25,7 +25,7 @@ from kbharvest.parse.filetables import (
     text_row,
 )
 from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in
-from kbharvest.parse.vocab import LEVEL1_KINDS, LEVEL2_KINDS, fold, heading_kind
+from kbharvest.parse.vocab import LEVEL1_KINDS, fold, heading_kind
 
 
 @dataclass
@@ -98,11 +98,9 @@ def _table_text(table: Table) -> str:
     return "\n".join(lines)
 
 
-def _level(kind: str, depth: int, top: int) -> int:
-    if kind in LEVEL1_KINDS:
-        return 1
-    if kind in LEVEL2_KINDS:
-        return 2
+def _level(depth: int, top: int) -> int:
+    # The page's own nesting decides: headings at the depth of its main headings are
+    # level 1 (a top-level "Hotfix information" too), anything deeper is level 2.
     return 1 if depth <= top else 2
 
 
@@ -127,7 +125,7 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     for block in page.blocks:
         if isinstance(block, Heading):
             kind = block.kind or heading_kind(block.text) or "other"
-            current = open_section(kind, _level(kind, block.depth, top), clean_ws(block.text))
+            current = open_section(kind, _level(block.depth, top), clean_ws(block.text))
             continue
         if current is None:
             current = open_section("other", 1, "")
@@ -305,6 +303,10 @@ def _split_products(phrase: str) -> list[str]:
     return out
 
 
+_ITEM_END = re.compile(r"\s+(?:For more information|For additional information|Note\b|To apply|"
+                       r"To install|Additionally)|\.\s+(?=[A-Z])")
+
+
 def requirements_in(text: str) -> list[str]:
     """Products/service packs a prerequisites text requires, one string each."""
     if _NO_PREREQ.search(fold(text)):
@@ -312,24 +314,23 @@ def requirements_in(text: str) -> list[str]:
     lines = [ln.strip() for ln in text.split("\n")]
     found: list[str] = []
     for i, line in enumerate(lines):
-        m = _TRIGGER.search(line)
-        if not m:
-            continue
-        rest = line[m.end():]
-        # the sentence ends at the first full stop followed by a space
-        sentence = re.split(r"(?<=[a-z)0-9])\.\s+(?=[A-Z])|\.$", rest, maxsplit=1)[0]
-        if line.rstrip().endswith(":") or not sentence.strip():
+        for m in _TRIGGER.finditer(line):
+            rest = line[m.end():]
+            # the phrase ends at the sentence's full stop
+            sentence = re.split(r"(?<=[a-z)0-9])\.(?:\s+(?=[A-Z])|\s*$)", rest, maxsplit=1)[0]
+            if sentence.strip() and not sentence.rstrip().endswith(":"):
+                found.extend(_split_products(sentence))
+                continue
             for nxt in lines[i + 1:]:
                 if not nxt:
                     continue
                 item = nxt.lstrip("-•*· \t").strip()
                 if re.match(r"(?:For more information|Note|To apply|To install|\d{6,7}\b)", item):
                     break
+                item = _ITEM_END.split(item, maxsplit=1)[0]
                 if len(item) > 120 or not _PRODUCTISH.search(item):
                     break
                 found.extend(_split_products(item) or [item.strip(" .;")])
-        else:
-            found.extend(_split_products(sentence))
     seen: set[str] = set()
     out = []
     for f in found:

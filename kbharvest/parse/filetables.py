@@ -181,7 +181,7 @@ def text_row(line: str, columns: list[str] | None = None) -> FileRow | None:
                 i += 1
             vals["time"] = parse_time(t)
             i += 1
-        elif col == "file_version" and _T_VER.match(tok) and not _T_DATE.match(tok):
+        elif col == "file_version" and _T_VER.match(tok) and ("date" in vals or not _T_DATE.match(tok)):
             vals["file_version"] = tok
             i += 1
         elif col == "file_size" and _T_SIZE.match(tok) and _size_value(tok) is not None:

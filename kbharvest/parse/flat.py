@@ -10,7 +10,7 @@ from kbharvest.parse.blocks import Heading, Page, assemble
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import is_chrome, parse_date
 from kbharvest.parse.urls import kb_from_url
-from kbharvest.parse.vocab import heading_kind
+from kbharvest.parse.vocab import LEVEL1_KINDS, heading_kind
 
 # All-caps main headings (what the classic page printed); glued anywhere.
 _CAPS = ("MORE INFORMATION", "SYMPTOMS", "CAUSE", "RESOLUTION", "WORKAROUND", "STATUS",
@@ -141,7 +141,7 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         if kind is not None and (s.isupper() or s in _SUBS or _is_heading_line(s)):
             page.blocks.extend(text_blocks(chunk))
             chunk = []
-            page.blocks.append(Heading(s, depth=1 if s.isupper() else 2, kind=kind))
+            page.blocks.append(Heading(s, depth=1 if kind in LEVEL1_KINDS else 2, kind=kind))
             continue
         chunk.append(line)
     page.blocks.extend(text_blocks(chunk))

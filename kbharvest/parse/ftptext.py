@@ -7,9 +7,11 @@ import re
 
 from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, assemble
+from kbharvest.parse.filetables import text_header
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import parse_date
 from kbharvest.parse.urls import kb_from_url
+from kbharvest.parse.vocab import LEVEL1_KINDS, heading_kind
 
 _HEADER = re.compile(r"^(DOCUMENT|TITLE|PRODUCT|PROD/VER|OPER/SYS|KEYWORDS)\s*:(.*)$")
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
@@ -83,10 +85,12 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         nxt = body[i + 1] if i + 1 < len(body) else ""
         s = line.strip()
         if (s and _UNDERLINE.match(nxt) and not _UNDERLINE.match(line)
+                and not line[:1].isspace() and text_header(s) is None
                 and abs(len(nxt.strip()) - len(s)) <= 3 and len(s) < 80):
             page.blocks.extend(text_blocks(chunk))
             chunk = []
-            depth = 1 if nxt.strip().startswith("=") else 2
+            major = nxt.strip().startswith("=") or heading_kind(s) in LEVEL1_KINDS
+            depth = 1 if major else 2
             page.blocks.append(Heading(s, depth=depth))
             i += 2
             continue

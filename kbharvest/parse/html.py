@@ -12,7 +12,7 @@ from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, Para, Table, assemble
 from kbharvest.parse.flat import read_article_line
 from kbharvest.parse.plaintext import text_blocks
-from kbharvest.parse.textutil import clean_ws, is_chrome, parse_date, strip_chrome
+from kbharvest.parse.textutil import KB_LINK, clean_ws, is_chrome, parse_date, strip_chrome
 from kbharvest.parse.urls import kb_from_url
 from kbharvest.parse.vocab import TOC_NODES, heading_kind
 
@@ -130,6 +130,10 @@ class _Walker:
                 href = node.get("href")
                 if isinstance(href, str):
                     self.links.append(href)
+                    kb = KB_LINK.search(href)
+                    if kb and next(g for g in kb.groups() if g) not in node.get_text():
+                        # keep the target of a KB link in the text: the section names it
+                        stack.append((NavigableString(f" ({href})"), False))
             if name == "br":
                 self.buf.append("\n")
                 continue

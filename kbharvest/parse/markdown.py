@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 from kbharvest.models import Article
-from kbharvest.parse.blocks import Heading, Page, Para, assemble
+from kbharvest.parse.blocks import Heading, Page, assemble
 from kbharvest.parse.flat import read_article_line
 from kbharvest.parse.plaintext import text_blocks
+from kbharvest.parse.textutil import KB_LINK
 from kbharvest.parse.urls import kb_from_url
 from kbharvest.parse.vocab import heading_kind
 
@@ -34,8 +35,13 @@ def _inline(line: str, links: list[str]) -> str:
     line = _WIKI_IMG.sub("", line)
 
     def link(m: re.Match) -> str:
-        links.append(m.group(2))
-        return m.group(1)
+        text, href = m.group(1), m.group(2)
+        links.append(href)
+        kb = KB_LINK.search(href)
+        if kb and next(g for g in kb.groups() if g) not in text:
+            # keep the target of a KB link: the section names that article
+            return f"{text} ({href})"
+        return text
 
     line = _LINK.sub(link, line)
     line = re.sub(r"<(https?://[^>]+)>", r"\1", line)
@@ -104,8 +110,7 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             if _CAPTION_HEADING.match(htext) and heading_kind(htext) is None:
                 # a table caption printed as a heading
                 page.blocks.extend(text_blocks(chunk))
-                chunk = []
-                page.blocks.append(Para(htext))
+                chunk = [htext]
                 continue
             page.blocks.extend(text_blocks(chunk))
             chunk = []

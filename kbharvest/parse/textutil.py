@@ -156,6 +156,8 @@ def parse_size(text: str) -> int | None:
 _KB_URL = re.compile(
     r"(?:/kb/|/help/|[?&;]kbid=|scid=kb;[a-z-]+;|/default\.aspx\?id=|/kb/q|kb;[a-z-]+;q?)"
     r"(\d{5,8})\b", re.I)
+KB_LINK = re.compile(r"(?:support\.microsoft\.com|^)/?(?:[a-z]{2}-[a-z]{2}/)?(?:kb|help)/(\d{5,8})\b|"
+                     r"kbid=(\d{5,8})|scid=kb;[a-z-]+;q?(\d{5,8})", re.I)
 _KB_WORD = re.compile(r"\b(?:KB|Q)(\d{5,7})\b")
 _KB_ARTICLE = re.compile(
     r"(?:article(?:\s+number)?|Knowledge Base|artikel(?:nummer)?|articolo|numero dell'articolo|"
