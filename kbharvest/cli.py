@@ -102,6 +102,98 @@ def schema(out: Path, check: bool) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("ids", nargs=-1)
+@click.option("--from-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Read ids and ranges from a file, one per line (# comments allowed).")
+@click.option("--discover", is_flag=True,
+              help="Enumerate the KB ids the archive holds (prefix queries), within the given "
+                   "ranges if any, and /topic/ pages.")
+@click.option("--captures", type=click.Choice(["all", "latest", "earliest"]), default="all",
+              show_default=True,
+              help="all: one capture per distinct payload across every URL form of an id.")
+@click.option("--lang", default="en-us", show_default=True,
+              help="Language of per-language URL forms: en-us, a list de-de,fr-fr, or all.")
+@click.option("--archive", default="https://web.archive.org", show_default=True,
+              help="Wayback Machine host, or a pywb collection URL (http://host:8080/coll).")
+@click.option("--snapshots", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("snapshots"), show_default=True,
+              help="Folder for the WARC files and the crawl ledger.")
+@click.option("--shard", metavar="K/N", help="Harvest only shard K of N of the id space.")
+@click.option("--contact", help="E-mail or URL put in the User-Agent so the archive can reach you.")
+@click.option("--cdx-per-min", type=click.FloatRange(min=0.01), default=24.0, show_default=True,
+              help="CDX request limit (archive.org allows about 30/min).")
+@click.option("--replay-per-min", type=click.FloatRange(min=0.01), default=480.0,
+              show_default=True, help="Replay request limit (archive.org allows about 600/min).")
+@click.option("--pause-on-429", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds every request waits after a 429 (or the archive's Retry-After).")
+@click.option("--timeout", type=click.FloatRange(min=0.01), default=60.0, show_default=True,
+              help="Read timeout in seconds (connect timeout is at most 10 s).")
+@click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,
+              help="Retries per request on 5xx, resets, timeouts and truncated bodies.")
+@click.option("--backoff", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              help="First backoff delay in seconds (doubles per retry, with jitter).")
+@click.option("--max-warc-mb", type=click.IntRange(1), default=256, show_default=True,
+              help="Start a new WARC file past this size.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Draw a progress bar on stderr.")
+def fetch(ids: tuple[str, ...], from_file: Path | None, discover: bool, captures: str,
+          lang: str, archive: str, snapshots: Path, shard: str | None, contact: str | None,
+          cdx_per_min: float, replay_per_min: float, pause_on_429: float, timeout: float,
+          retries: int, backoff: float, max_warc_mb: int, progress: bool) -> None:
+    """Harvest archived captures of KB articles into WARC files under snapshots/.
+
+    IDS are KB ids (977153, KB977153, Q123456) or ranges (2000000-2000100). Safe to stop
+    at any moment and to run again: nothing stored is fetched twice.
+
+    \b
+    Example:
+      kbharvest fetch 977153 2000000-2000100 --captures all --contact you@example.org
+      kbharvest fetch 977153 --archive http://127.0.0.1:8080/my-coll
+    """
+    from kbharvest.crawl import ConsoleProgress, FetchOptions, format_summary
+    from kbharvest.crawl import fetch as run_fetch
+    from kbharvest.http import HttpConfig
+
+    opts = FetchOptions.from_args(ids, from_file, lang=lang, shard=shard, discover=discover,
+                                  captures=captures, snapshots=snapshots, archive=archive,
+                                  max_warc_size=max_warc_mb * 1024 * 1024)
+    config = HttpConfig(cdx_per_min=cdx_per_min, replay_per_min=replay_per_min,
+                        pause_on_429=pause_on_429, read_timeout=timeout,
+                        connect_timeout=min(10.0, timeout), retries=retries,
+                        backoff_base=backoff, contact=contact)
+    if progress:
+        with ConsoleProgress() as bar:
+            summary = run_fetch(opts, config, progress=bar)
+    else:
+        summary = run_fetch(opts, config)
+    click.echo(format_summary(summary))
+    sys.exit(1 if summary.failed else 0)
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--snapshots", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("snapshots"), show_default=True, help="The store to import into.")
+def import_(paths: tuple[Path, ...], snapshots: Path) -> None:
+    """Bring captures from WARC files (another machine or shard) into snapshots/, without
+    duplicates.
+
+    \b
+    Example:
+      kbharvest import shard2/snapshots/ other.warc.gz --snapshots snapshots/
+    """
+    from kbharvest.crawl import import_warcs
+
+    s = import_warcs(list(paths), snapshots)
+    click.echo(f"{s.files} WARC files, {s.records} responses: {s.imported} imported, "
+               f"{s.duplicates} already present"
+               + "".join(f", {n} skipped ({why})" for why, n in sorted(s.skipped.items())))
+    for err in s.errors:
+        click.echo(f"kbharvest: error: {err}", err=True)
+    sys.exit(1 if s.errors else 0)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kbharvest")

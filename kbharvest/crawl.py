@@ -792,3 +792,90 @@ def _import_one(ledger: Ledger, store: WarcStore, rec: Any, source_name: str) ->
                       status=200, body_digest=body_digest, kb_id=kb_id, reason=None)
         ledger.note_file(stored.file, stored.offset + stored.length)
     return None
+
+
+# --- terminal reporting (used by the CLI; the library itself never prints) -----------------
+
+
+class ConsoleProgress:
+    """A rich progress bar: phase, done/total, ids, captures, bytes, rate and waits."""
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console or Console(stderr=True)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                            console=self.console, transient=False)
+        self.task: Any = None
+        self.counts: dict[str, Any] = {}
+        self.waits = 0.0
+        self.note = ""
+        self.started = time.monotonic()
+
+    def __enter__(self) -> ConsoleProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def _info(self) -> str:
+        c = self.counts
+        rate = c.get("bytes", 0) / max(time.monotonic() - self.started, 1e-6) / 1024
+        parts = [f"ids {c.get('ids', 0)}", f"stored {c.get('fetched', 0)}",
+                 f"rejected {c.get('rejected', 0)}", f"failed {c.get('failed', 0)}",
+                 f"{c.get('bytes', 0) / 1e6:.1f} MB", f"{rate:.0f} KiB/s",
+                 f"waited {self.waits:.0f}s"]
+        if "listed" in c:
+            parts.insert(0, f"listed {c['listed']}")
+        return " · ".join(parts) + (f" · {self.note}" if self.note else "")
+
+    def phase(self, name: str, total: int | None) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, visible=True)
+        self.task = self.bar.add_task(name, total=total, info=self._info())
+
+    def advance(self, n: int = 1) -> None:
+        if self.task is not None:
+            self.bar.update(self.task, advance=n, info=self._info())
+
+    def update(self, **counts: Any) -> None:
+        self.counts.update(counts)
+        if self.task is not None:
+            self.bar.update(self.task, info=self._info())
+
+    def wait(self, kind: str, seconds: float) -> None:
+        self.waits += seconds
+        if kind in ("429", "backoff"):
+            self.note = f"{'paused after 429' if kind == '429' else 'backing off'} {seconds:.0f}s"
+        if self.task is not None:
+            self.bar.update(self.task, info=self._info())
+
+
+def format_summary(s: FetchSummary) -> str:
+    """The end-of-run summary as lines of text."""
+    lines = [
+        f"CDX: {s.queries} queries, {s.cdx_pages} pages read this run, {s.listed} new captures listed",
+        f"this run: {s.fetched} stored, {s.duplicate} duplicates, {s.rejected} rejected, "
+        f"{s.failed} failed, {s.recovered} recovered after a crash",
+        f"requests: {s.requests.get('cdx', 0)} CDX, {s.requests.get('replay', 0)} replay; "
+        f"{s.bytes / 1e6:.1f} MB; {s.rate_limited} × 429; waited {s.waited:.0f}s "
+        f"of {s.elapsed:.0f}s",
+        "store: " + ", ".join(f"{k} {v}" for k, v in s.totals.items() if v)
+        + f"; {s.ids_with_captures} KB ids with captures in {s.snapshots}/",
+    ]
+    if s.rejected_reasons:
+        lines.append("rejected: " + "; ".join(f"{k} ×{v}" for k, v in
+                                              sorted(s.rejected_reasons.items())))
+    if s.failed_reasons:
+        lines.append("failed (retried on the next run): " + "; ".join(
+            f"{k} ×{v}" for k, v in sorted(s.failed_reasons.items())))
+    return "\n".join(lines)

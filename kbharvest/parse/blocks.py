@@ -178,8 +178,9 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
 
     prereq = None
     if (s := first("prerequisites")) is not None:
+        refs = kb_refs_in(s.text) | bare_numbers(s.text)
         prereq = Prerequisites(text=s.text, requirements=requirements_in(s.text),
-                               kb_refs=sorted(kb_refs_in(s.text) - {page.kb_id or url_kb or 0}))
+                               kb_refs=sorted(refs - {page.kb_id or url_kb or 0}))
     restart = None
     if (s := first("restart_requirement")) is not None:
         restart = Restart(requirement=restart_requirement(s.text), text=s.text)
@@ -269,7 +270,13 @@ def replaced_ids(text: str, own: int | None) -> list[int]:
     """KB ids a hotfix-replacement text says are superseded ([] for 'does not replace')."""
     if _NO_REPLACE.search(fold(text)) and not re.search(r"\b(KB|Q)?\d{6,7}\b", text):
         return []
-    return sorted(kb_refs_in(text) - {own or 0})
+    return sorted((kb_refs_in(text) | bare_numbers(text)) - {own or 0})
+
+
+def bare_numbers(text: str) -> set[int]:
+    """6–7 digit numbers standing alone (not parts of versions, sizes or dates): in a
+    replacement or prerequisites section these are KB article numbers."""
+    return {int(m.group(1)) for m in re.finditer(r"(?<![\d.,:/\-])(\d{6,7})(?![\d.,/\-]\d)", text)}
 
 
 _TRIGGER = re.compile(

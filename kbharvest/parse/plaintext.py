@@ -19,6 +19,15 @@ _CAPTION_WORDS = re.compile(
     r"Windows .{0,80}(?:edition|editions|versions|x86|x64|IA-64|32-bit|64-bit)\s*$)", re.I)
 
 
+_BULLET = re.compile(r"^[-*•·]\s+")
+
+
+def _is_caption(line: str) -> bool:
+    """A short line naming the table below it ('For all supported x64-based versions …')."""
+    text = _BULLET.sub("", line.strip())
+    return len(text) < 200 and bool(_CAPTION_WORDS.search(text))
+
+
 def _pipe_cells(line: str) -> list[str]:
     s = line.strip()
     if s.startswith("|"):
@@ -64,12 +73,11 @@ def text_blocks(lines: list[str]) -> list:
             continue
         if _PIPE_ROW.match(line) and (i + 1 < n and _PIPE_ROW.match(lines[i + 1])):
             caption = None
-            if para and len(para[-1]) < 200 and _CAPTION_WORDS.search(para[-1]):
-                caption = para.pop()
+            if para and _is_caption(para[-1]):
+                caption = _BULLET.sub("", para.pop().strip())
             elif (not para and blocks and isinstance(blocks[-1], Para)
-                  and "\n" not in blocks[-1].text and len(blocks[-1].text) < 200
-                  and _CAPTION_WORDS.search(blocks[-1].text.strip())):
-                caption = blocks.pop().text.strip()
+                  and "\n" not in blocks[-1].text and _is_caption(blocks[-1].text)):
+                caption = _BULLET.sub("", blocks.pop().text.strip())
             flush()
             rows = []
             while i < n and _PIPE_ROW.match(lines[i]):
