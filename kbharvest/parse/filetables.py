@@ -202,7 +202,7 @@ def text_row(line: str, columns: list[str] | None = None) -> FileRow | None:
         if "platform" in vals or len(rest) > 40:
             return None
         vals["platform"] = rest
-    if len(vals) < 3:
+    if len(vals) < 2:
         return None
     return FileRow(**vals)  # type: ignore[arg-type]
 
