@@ -25,7 +25,7 @@ from kbharvest.parse.filetables import (
     text_row,
 )
 from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in
-from kbharvest.parse.vocab import LEVEL1_KINDS, fold, heading_kind
+from kbharvest.parse.vocab import CHROME_HEADINGS, LEVEL1_KINDS, fold, heading_kind
 
 
 @dataclass
@@ -67,6 +67,28 @@ class Page:
 
 CONVENIENCE = ("symptoms", "cause", "resolution", "workaround", "status", "more_information")
 _FILE_CONTEXT = {"file_information", "hotfix_information", "resolution", "more_information"}
+
+
+_APPLIES_LEAD = re.compile(
+    r"^(The information in this article applies to|Die Informationen in diesem Artikel beziehen "
+    r"sich auf|Le informazioni in questo articolo si applicano a|La información de este "
+    r"artículo se refiere a|Les informations contenues dans cet article s'appliquent)[^:\n]*:?\s*",
+    re.I)
+
+
+def _split_applies_to(blocks: list) -> list:
+    """'The information in this article applies to: …' at the top of old pages is the
+    applies-to list, though no heading says so."""
+    out: list = []
+    for b in blocks:
+        if isinstance(b, Para) and (m := _APPLIES_LEAD.match(b.text)):
+            out.append(Heading(m.group(0).strip(), depth=1, kind="applies_to"))
+            rest = b.text[m.end():].strip()
+            if rest:
+                out.append(Para(rest))
+            continue
+        out.append(b)
+    return out
 
 
 def _table_file_rows(table: Table) -> list[FileRow] | None:
@@ -122,10 +144,16 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         sections.append(sec)
         return sec
 
-    for block in page.blocks:
+    skipping = False
+    for block in _split_applies_to(page.blocks):
         if isinstance(block, Heading):
+            skipping = fold(block.text) in CHROME_HEADINGS
+            if skipping:
+                continue
             kind = block.kind or heading_kind(block.text) or "other"
             current = open_section(kind, _level(block.depth, top), clean_ws(block.text))
+            continue
+        if skipping:
             continue
         if current is None:
             current = open_section("other", 1, "")
@@ -188,17 +216,18 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     if (s := first("hotfix_replacement")) is not None:
         replacement = Replacement(replaces=replaced_ids(s.text, page.kb_id or url_kb), text=s.text)
 
-    kb_id = page.kb_id or url_kb
-    if not kb_id:
-        raise ValueError("no KB id found in the page or its address")
     all_text = "\n".join([page.title or "", page.extra_text]
                          + [s.heading + "\n" + s.text for s in out_sections])
+    kb_id = page.kb_id or url_kb or _kb_from_mentions(page.title or "", all_text, warnings)
+    if not kb_id:
+        raise ValueError("no KB id found in the page or its address")
     refs = kb_refs_in(all_text, page.links) - {kb_id}
 
     applies = page.applies_to
     if not applies and (s := first("applies_to")) is not None:
-        applies = [ln.strip(" •*-\t") for ln in s.text.split("\n")]
-        applies = [a for a in applies if a and not is_chrome(a)]
+        applies = [ln.strip(" •*-|\t") for ln in s.text.split("\n")]
+        applies = [a for a in applies if a and not is_chrome(a)
+                   and not re.match(r"(?:This article was previously published|kb\w+\s)", a)]
 
     if not out_sections:
         warnings.append("no sections recognised")
@@ -220,6 +249,22 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         keywords=_dedupe(page.keywords),
         warnings=warnings,
     )
+
+
+def _kb_from_mentions(title: str, text: str, warnings: list[str]) -> int | None:
+    """Last resort for pages that do not state their number: 'KB5002880' in the title, or
+    a KB number the text names far more often than any other."""
+    m = re.search(r"\bKB\s?(\d{6,7})\b", title)
+    if m:
+        return int(m.group(1))
+    counts: dict[int, int] = {}
+    for m in re.finditer(r"\bKB(\d{6,7})\b", text):
+        counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])
+    if ranked and ranked[0][1] >= 3 and (len(ranked) == 1 or ranked[0][1] >= 2 * ranked[1][1]):
+        warnings.append(f"KB id {ranked[0][0]} inferred from its mentions in the text")
+        return ranked[0][0]
+    return None
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -18,10 +18,13 @@ def detect_template(text: str) -> str:
     found = html.detect(text)
     if found:
         return found
-    if markdown.looks_like(text):
-        return "markdown"
     head = text[:20000]
-    if re.match(r"\s*(?:<!doctype html|<html|<\?xml)", head, re.I) or len(_TAG.findall(head)) >= 8:
+    tags = len(_TAG.findall(head))
+    htmlish = bool(re.match(r"\s*(?:<!doctype html|<html|<\?xml)", head, re.I)) or tags >= 8
+    atx = len(re.findall(r"^#{1,6} \S", head, re.M))
+    if markdown.looks_like(text) and not (htmlish and tags > 4 * max(atx, 1)):
+        return "markdown"
+    if htmlish:
         return "html"
     return "text"
 

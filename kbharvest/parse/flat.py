@@ -126,6 +126,10 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             if (not is_chrome(s) and heading_kind(s) is None and len(s) < 250
                     and not s.endswith((".", ":")) and not _CAPS_RE.match(s)
                     and "Article ID" not in s):
+                # "General information about … hotfixes (295413)": the number is the id
+                if (tm := re.search(r"\s*\((?:KB|Q)?(\d{5,8})\)$", s)):
+                    page.kb_id = page.kb_id or int(tm.group(1))
+                    s = s[: tm.start()]
                 page.title = s
                 title_done = True
                 continue

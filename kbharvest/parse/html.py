@@ -210,7 +210,15 @@ def _title(soup: BeautifulSoup) -> tuple[str | None, Tag | None]:
     return None, None
 
 
+_FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\n", re.S)
+_SOURCE_URL = re.compile(
+    r"(?:\bFrom|\bSource|Quelle|Fonte|Dal sito[^:<]{0,30}|来源|原文|出典)\s*[:：]?\s*"
+    r"(?:<a[^>]*>|\[)?\s*<?(https?://support\.microsoft\.com/[^\s\"'<>\]]+)", re.I)
+
+
 def parse(text: str, url: str | None = None, name: str = "", template: str = "html") -> Article:
+    # pages kept in blogs arrive with the blog's YAML front matter: not part of the page
+    text = _FRONT_MATTER.sub("", text, count=1)
     soup = BeautifulSoup(text, "lxml")
     meta = _meta(soup)
     page = Page()
@@ -277,12 +285,11 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
 
     url_kb, url_lang = kb_from_url(url)
     if page.kb_id is None and url_kb is None:
-        # a copied page names its source address near the top ("From <http://…kb;257591>")
-        top = text[:3000]
-        m = re.search(r"support\.microsoft\.com/[^\s\"'<>]*?(?:kb[/;]|kbid=|/help/)(?:[a-z-]+;)?"
-                      r"Q?(\d{5,8})", top, re.I)
-        if m:
-            page.kb_id = int(m.group(1))
+        # a copied page names its source near the top ("From <http://…kb;en-us;257591>")
+        m = _SOURCE_URL.search(text[:3000])
+        src_kb = kb_from_url(m.group(1))[0] if m else None
+        if src_kb:
+            page.kb_id = src_kb
             page.warnings.append("KB id taken from the source address named in the page")
     return assemble(page, template, url_kb=url_kb, url_lang=url_lang)
 
@@ -322,10 +329,14 @@ def _keywords_from_section(page: Page) -> None:
         page.keywords = out
 
 
+_HTML_TAG = re.compile(r"<(?:p|div|h[1-6]|br|table|tr|td|li|ul|ol|span|a|b|font|html|body|"
+                       r"script|section|main|pre|strong)[\s>/]", re.I)
+
+
 def detect(text: str) -> str | None:
     """Which HTML template a page uses, or None when it is not KB HTML."""
     head = text[:200000]
-    if len(re.findall(r"<[a-zA-Z][a-zA-Z0-9]*[\s>/]", head[:50000])) < 3:
+    if len(_HTML_TAG.findall(head[:50000])) < 3:
         return None
     low = head.lower()
     if re.search(r"<meta\s+name=[\"']?kbid", low):

@@ -136,6 +136,17 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Headings of site chrome: their sections are navigation, not article text.
+CHROME_HEADINGS = frozenset({
+    "provide feedback on this information", "other support sites", "other resources",
+    "community", "get help now", "article translations", "search related topics",
+    "related support centers", "page tools", "related resources", "feedback",
+    "was this information helpful?", "need more help?", "join the discussion",
+    "stay informed", "did this solve your problem?", "properties", "article properties",
+    "share", "print", "related articles", "related links", "top solutions",
+    "help and support", "select language",
+})
+
 _LOOKUP: dict[str, str] = {}
 
 
