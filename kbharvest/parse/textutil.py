@@ -86,10 +86,9 @@ def _year(y: str) -> int:
 
 def _mk(y: int, m: int, d: int) -> dt.date | None:
     try:
-        if not 1970 <= y <= 2100:
-            if not y >= 1980:
-                # KB dates start in the 1980s; anything else is a misread
-                return None
+        if not 1980 <= y <= 2100:
+            # KB dates start in the 1980s; anything else is a misread
+            return None
         return dt.date(y, m, d)
     except ValueError:
         return None
