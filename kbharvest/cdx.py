@@ -166,7 +166,12 @@ class CdxClient:
 
     def params(self, url: str, match_type: str, resume_key: str | None,
                limit: int | None) -> dict[str, str]:
-        p = {"url": url, "matchType": match_type, "output": "json", "fl": ",".join(FIELDS)}
+        p = {"url": url, "matchType": match_type, "output": "json"}
+        if self.session.archive.flavor == "pywb":
+            # pywb knows neither resumeKey nor the Wayback field names in ``fl``: ask for
+            # everything, unpaged (its JSON lines name their own fields)
+            return p
+        p["fl"] = ",".join(FIELDS)
         if limit:
             p["limit"] = str(limit)
             p["showResumeKey"] = "true"

@@ -65,6 +65,7 @@ class Archive:
     netloc: str
     cdx_url: str
     replay_prefix: str
+    flavor: str = "wayback"  # "wayback" (resumeKey, fl=) or "pywb" (JSON lines, unpaged)
 
     @classmethod
     def from_url(cls, url: str) -> Archive:
@@ -73,7 +74,8 @@ class Archive:
             raise InputError(url, "archive must be an http(s) URL, e.g. https://web.archive.org")
         base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         if parts.path.strip("/"):
-            return cls(base, parts.scheme, parts.netloc.lower(), base + "/cdx", base + "/")
+            return cls(base, parts.scheme, parts.netloc.lower(), base + "/cdx", base + "/",
+                       "pywb")
         return cls(base, parts.scheme, parts.netloc.lower(), base + "/cdx/search/cdx",
                    base + "/web/")
 

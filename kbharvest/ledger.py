@@ -18,7 +18,8 @@ from typing import Any
 
 from kbharvest.errors import InputError
 
-LEDGER_NAME = "ledger.sqlite3"
+# hidden so that `kbharvest parse snapshots/` reads only the WARC files
+LEDGER_NAME = ".kbharvest-ledger.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
