@@ -70,6 +70,7 @@ class FakeArchive:
     latency: float = 0.0
     cdx_form: str = "json"  # json | text (answer form, whatever the client asked)
     rewrite_locations: bool = True  # archive.org rewrites archived Location headers
+    resume_keys: bool = True  # False: ignore showResumeKey (as pywb does), still honour limit
     digest_override: dict[tuple[str, str], str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
@@ -218,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
         more = limit is not None and len(rows) > limit
         rows = rows[:limit] if limit else rows
         key = None
-        if more and q.get("showResumeKey") == "true" and rows:
+        if more and q.get("showResumeKey") == "true" and rows and a.resume_keys:
             key = quote(f"{rows[-1][0]} {rows[-1][1].timestamp}")
         data = [[a.cdx_row(k, c)[f] for f in fl] for k, c in rows]
         if a.cdx_form == "json" and q.get("output") == "json":
