@@ -222,6 +222,9 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     if not kb_id:
         raise ValueError("no KB id found in the page or its address")
     refs = kb_refs_in(all_text, page.links) - {kb_id}
+    # ids the hotfix fields found (bare numbers in those sections) are references too
+    refs |= set(prereq.kb_refs if prereq else ()) | set(replacement.replaces if replacement else ())
+    refs.discard(kb_id)
 
     applies = page.applies_to
     if not applies and (s := first("applies_to")) is not None:

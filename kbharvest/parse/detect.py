@@ -44,8 +44,8 @@ _SIGN_IN = re.compile(
     r"<title>\s*Sign in[^<]*</title>|login\.live\.com/login\.srf|"
     r"login\.microsoftonline\.com/common/oauth2|Sign in to your (?:Microsoft )?account", re.I)
 _ARTICLE_MARKERS = re.compile(
-    r"loadTOCNode|\bSYMPTOMS\b|\bCAUSE\b|\bRESOLUTION\b|Article ID|_Original KB number|"
-    r"^DOCUMENT:", re.M)
+    r"loadTOCNode\s*\(\s*\d|\bSYMPTOMS\b|\bCAUSE\b|\bRESOLUTION\b|"
+    r"Article ID:\s*\d+\s*-\s*Last Review|_Original KB number|^DOCUMENT:", re.M)
 
 
 def reject_reason(text: str, template: str) -> str | None:

@@ -14,18 +14,19 @@ from kbharvest.parse.flat import read_article_line
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import KB_LINK, clean_ws, is_chrome, parse_date, strip_chrome
 from kbharvest.parse.urls import kb_from_url
-from kbharvest.parse.vocab import TOC_NODES, heading_kind
+from kbharvest.parse.vocab import LEVEL2_KINDS, TOC_NODES, heading_kind
 
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "head", "nav", "footer", "form",
                         "select", "option", "iframe", "svg", "img", "input", "textarea",
                         "object", "embed", "template", "button", "link", "meta"})
 _SKIP_CLASSES = frozenset({
     "topofpage", "appliestolink", "sharebar", "share", "sharethis", "kbfeedback", "feedback",
-    "breadcrumb", "breadcrumbs", "leftnav", "rightnav", "masthead", "footer", "header",
+    "breadcrumb", "breadcrumbs", "leftnav", "rightnav", "masthead",
     "disclaimer", "mt", "socialshare", "ocpfeedback", "supfeedback", "ratingarea",
     "articlefeedback", "kb_outer_footer", "sidebar", "langselector", "printarea",
     "supleftnav", "ocparticlefooter", "ocpfooter", "ocpheader", "uhfheader", "uhffooter",
-    "articleproperty", "kbtitle",
+    "articleproperty", "kbtitle", "toc", "toctitle", "hotfixdownload", "expandall",
+    "navtitle", "langpicker", "kb_feedback", "rating",
 })
 _SKIP_IDS = frozenset({"header", "footer", "leftnav", "rightnav", "breadcrumb",
                        "kb_feedback", "feedbackarea", "uhfheader", "uhffooter", "searchbox"})
@@ -52,13 +53,26 @@ def _classes(tag: Tag) -> list[str]:
     return [c.lower().replace("\\", "") for c in cls]
 
 
+_SKIP_PARTS = ("header", "footer", "leftnav", "rightnav", "breadcrumb", "feedback", "sharebar",
+               "masthead", "searchbox", "socialbar")
+
+
 def _skip(tag: Tag) -> bool:
     if tag.name in _SKIP_TAGS:
         return True
-    tid = (tag.get("id") or "")
-    if isinstance(tid, str) and tid.lower().replace("\\", "") in _SKIP_IDS:
+    tid = tag.get("id") or ""
+    names = _classes(tag)
+    if isinstance(tid, str) and tid:
+        tid = tid.lower().replace("\\", "")
+        if tid in _SKIP_IDS:
+            return True
+        names = [*names, tid]
+    if tag.name not in ("td", "th", "tr") and any(c in _SKIP_CLASSES for c in names):
         return True
-    return any(c in _SKIP_CLASSES for c in _classes(tag))
+    # site chrome containers (gsfx_bsc_header, uhf-footer, kb_feedback …), but never the
+    # headings' own ids
+    return tag.name in ("div", "ul", "table", "span", "section", "aside") and any(
+        part in c for c in names for part in _SKIP_PARTS)
 
 
 def _text(node: Tag) -> str:
@@ -69,14 +83,41 @@ def _is_data_table(table: Tag) -> bool:
     return table.find(["table", "h1", "h2", "h3", "h4", "h5", "h6", "pre"]) is None
 
 
+_CELL_BREAKS = frozenset({"p", "div", "br", "li", "ul", "ol", "pre", "table", "tr"})
+
+
+def _cell_text(cell: Tag) -> str:
+    """A cell's text with inline markup joined as the reader sees it ('Click Start, …')."""
+    parts: list[str] = []
+    for node in cell.descendants:
+        if isinstance(node, NavigableString):
+            if not isinstance(node, (Comment, Doctype, ProcessingInstruction)):
+                parts.append(str(node))
+        elif isinstance(node, Tag) and node.name in _CELL_BREAKS:
+            parts.append(" ")
+    return clean_ws(strip_chrome(re.sub(r"\s+", " ", "".join(parts))))
+
+
 def _rows(table: Tag) -> list[list[str]]:
     rows = []
     for tr in table.find_all("tr"):
-        cells = [clean_ws(strip_chrome(td.get_text(" ", strip=True)))
-                 for td in tr.find_all(["td", "th"])]
+        cells = [_cell_text(td) for td in tr.find_all(["td", "th"])]
         if any(cells):
             rows.append(cells)
     return rows
+
+
+_MARKER = re.compile(r"^(?:\d{1,3}[.)]?|[a-z][.)]|[•·\-*o]|\W?)$")
+
+
+def _list_lines(rows: list[list[str]]) -> list[str] | None:
+    """Old pages lay out numbered and bulleted lists as tables (a marker cell, a text
+    cell): read them as the list they are."""
+    if not rows or any(len(r) < 2 for r in rows):
+        return None
+    if not all(_MARKER.match(r[0].strip()) for r in rows):
+        return None
+    return [" ".join(c for c in r[1:] if c) for r in rows]
 
 
 def _bold_heading(tag: Tag) -> str | None:
@@ -168,7 +209,12 @@ class _Walker:
                     if "\n" not in prev and len(prev) < 250 and _CAPTION.search(prev):
                         caption = prev
                         self.blocks.pop()
-                if rows:
+                listed = _list_lines(rows)
+                if listed is not None:
+                    if caption:
+                        self.blocks.append(Para(caption))
+                    self.blocks.append(Para("\n".join(listed)))
+                elif rows:
                     self.blocks.append(Table(rows=rows, caption=caption))
                 elif caption:
                     self.blocks.append(Para(caption))
@@ -230,6 +276,9 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
         if not m:
             continue
         kind = TOC_NODES.get(m.group(2).lower())
+        if m.group(1) != "1" and kind not in LEVEL2_KINDS:
+            # loadTOCNode(2, 'resolution') under a sub-heading names the parent section
+            continue
         h = script.find_previous(["h1", "h2", "h3", "h4", "h5", "h6"])
         if kind and h is not None and id(h) not in hints:
             hints[id(h)] = kind
@@ -240,8 +289,10 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     lang = lang or meta.get("ms.locale") or meta.get("language") or meta.get("content-language")
     page.language = lang.lower() if isinstance(lang, str) and lang.strip() else None
 
+    if (m := re.search(r"kbArticleId\s*=\s*[\"']?(\d{3,8})", text[:100000])):
+        page.kb_id = int(m.group(1))
     kbid = meta.get("kbid") or meta.get("awa-kb_id") or meta.get("ms.kb_id") or meta.get("kb_id")
-    if kbid and (m := re.search(r"\d{3,8}", kbid)):
+    if kbid and page.kb_id is None and (m := re.search(r"\d{3,8}", kbid)):
         page.kb_id = int(m.group(0))
     if meta.get("kbmodify"):
         page.last_review = parse_date(meta["kbmodify"])
@@ -295,12 +346,12 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
 
 
 _PROP_ID = re.compile(r"(?:Article ID|Artikel-ID|Identificativo articolo|ID articolo|"
-                      r"ID de l'article|Id\. de artículo|ID do artigo|文書番号)\s*:?\s*Q?(\d{3,8})",
+                      r"ID de l'article|Numéro d'article|Número de artículo|Id\. de artículo|ID do artigo|文書番号)\s*:?\s*Q?(\d{3,8})",
                       re.I)
 _PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Letzte Überprüfung|Ultima modifica|"
                           r"Dernière mise à jour|Última revisión|Última revisão|最終更新日)"
                           r"\s*:?\s*(.{4,60})", re.I)
-_PROP_REV = re.compile(r"(?:Revision|Revisione|Révision|Revisión|Revisão|リビジョン)\s*:?\s*"
+_PROP_REV = re.compile(r"(?:Revision|Revisione|Révision|Revisión|Revisão|Version|リビジョン)\s*:?\s*"
                        r"(\d+(?:\.\d+)*)", re.I)
 
 

@@ -42,10 +42,17 @@ _CHROME_INLINE = re.compile(
 _ZW = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
 
+_SHARE_WORDS = {"share", "facebook", "twitter", "email", "e-mail", "print", "linkedin",
+                "digg", "delicious", "reddit", "stumbleupon", "yammer", "tumblr", "|"}
+
+
 def is_chrome(line: str) -> bool:
     """True when a whole line is page chrome (toggles, share links, back-to-top …)."""
     key = fold(line)
-    return not key or key in _CHROME_LINES or bool(re.fullmatch(r"[|\s]+", line))
+    if not key or key in _CHROME_LINES or re.fullmatch(r"[|\s]+", line):
+        return True
+    words = key.split()
+    return len(words) >= 3 and all(w in _SHARE_WORDS for w in words)
 
 
 def strip_chrome(text: str) -> str:
