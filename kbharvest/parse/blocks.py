@@ -151,7 +151,9 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
             if skipping:
                 continue
             kind = block.kind or heading_kind(block.text) or "other"
-            current = open_section(kind, _level(block.depth, top), clean_ws(block.text))
+            # the applies-to list and the keywords belong to the page, never inside a section
+            level = 1 if kind in ("applies_to", "keywords") else _level(block.depth, top)
+            current = open_section(kind, level, clean_ws(block.text))
             continue
         if skipping:
             continue

@@ -397,11 +397,12 @@ def detect(text: str) -> str | None:
         return "topic"
     if "awa-kb_id" in low or 'name="ms.kb_id"' in low:
         return "help"
-    if ("kb_section" in low or "kb\\_section" in low or "collapse this table" in low
-            or "kb_tabs_toggle" in low or "sectionpreview" in low
-            or ("hotfix download available" in low and "class=" in low)):
+    if "kb_section" in low or "kb\\_section" in low or "kb_tabs_toggle" in low \
+            or "sectionpreview" in low:
         return "kb-2010"
     if "loadtocnode" in low or ("subtitle" in low and "sbody" in low) or "class=sbody" in low:
         return "kb-classic"
+    if "collapse this table" in low or ("hotfix download available" in low and "class=" in low):
+        return "kb-2010"
     return None
 

@@ -31,13 +31,20 @@ _CHROME_LINES = {
         "Yes", "No", "Need more help?", "Sign in", "Feedback", "Properties",
         "Article Properties", "Give Feedback", "Print this page", "E-mail this page",
         "Show products that this article applies to", "View products that this article applies to.",
-        "Hide", "Show",
+        "Hide", "Show", "Sur cette page", "Réduire ce tableau", "Développer ce tableau",
+        "Tabelle reduzieren", "Tabelle erweitern", "Tabelle ausblenden", "Tabelle einblenden",
+        "Comprimi tabella", "Espandi tabella", "Comprimi questa tabella",
+        "Espandi questa tabella", "Contraer esta tabla", "Expandir esta tabla",
+        "Recolher esta tabela", "Expandir esta tabela", "表を折りたたむ", "表を展開する",
+        "折叠此表格", "展开此表格",
     )
 }
 # Chrome glued into text ("…softwareCollapse this tableExpand this table") is cut out.
 _CHROME_INLINE = re.compile(
     r"(?:Collapse this table|Expand this table|Collapse this image|Expand this image|"
-    r"Back to the top|Expand all \| Collapse all|Torna all['’]inizio)",
+    r"Back to the top|Expand all \| Collapse all|Torna all['’]inizio|Réduire ce tableau|"
+    r"Développer ce tableau|Tabelle reduzieren|Tabelle erweitern|Comprimi tabella|"
+    r"Espandi tabella|Contraer esta tabla|Expandir esta tabla)",
 )
 _ZW = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 

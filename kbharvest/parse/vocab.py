@@ -74,7 +74,7 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
         "a informacao contida neste artigo aplica-se a", "この資料は以下の製品について記述したものです",
         "这篇文章中的信息适用于",
     ),
-    "keywords": ("keywords", "keyword", "schlusselworter", "stichworter", "parole chiave",
+    "keywords": ("keywords", "keyword", "chiavi", "parole chiave:", "schlusselworter", "stichworter", "parole chiave",
                  "mots-cles", "mots cles", "palabras clave", "palavras-chave", "trefwoorden",
                  "キーワード", "关键字", "關鍵字", "키워드"),
     "hotfix_information": (
@@ -132,6 +132,7 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
         "informacion de archivos", "informacion del archivo", "informacion de los archivos",
         "informacoes sobre o arquivo", "informacoes de arquivo", "informacoes sobre arquivos",
         "bestandsgegevens", "bestandsinformatie", "ファイル情報", "文件信息",
+        "informations de fichier", "informations sur le fichier", "informazioni file",
         "file attributes",
     ),
 }
