@@ -308,9 +308,6 @@ def _sql_str(value: str) -> str:
 _STAGE_COLUMNS_SQL = "{" + ", ".join(f"{_sql_str(k)}: {_sql_str(v)}"
                                      for k, v in STAGE_COLUMNS.items()) + "}"
 
-_SP_KEY = r"^(sp|service pack)[ _-]?(requirement|required)"
-_BRANCH_KEY = r"^service[ _-]?branch"
-
 _INSERTS: list[str] = [
     """
 INSERT INTO captures
@@ -325,7 +322,13 @@ SELECT capture_id, art.kb_id, art.language, art.title, art.template, art.last_re
        art.revision, art.symptoms, art.cause, art.resolution, art.workaround, art.status,
        art.more_information, art.restart.requirement, art.restart.text, art.replacement.text,
        coalesce(art.warnings, []),
-       md5(CAST(struct_pack(t := art.title, s := art.sections, f := art.file_tables) AS VARCHAR))
+       md5(concat_ws(chr(31), art.title,
+           list_aggregate(list_transform(art.sections, x -> x.heading || chr(30) || x.text),
+                          'string_agg', chr(31)),
+           list_aggregate(list_transform(flatten(list_transform(art.file_tables, t -> t.rows)),
+                                         r -> concat_ws(chr(30), r.file_name, r.file_version,
+                                                        r.file_size, r.date, r.time)),
+                          'string_agg', chr(31))))
 FROM (SELECT capture_id, article AS art FROM stage WHERE article IS NOT NULL)""",
     """
 INSERT INTO sections
@@ -348,7 +351,7 @@ FROM (SELECT capture_id, article.kb_id AS kb_id,
              unnest(range(1, len(article.file_tables) + 1)) AS table_no,
              unnest(article.file_tables) AS ft
       FROM stage WHERE article IS NOT NULL)""",
-    f"""
+    r"""
 INSERT INTO file_rows
 WITH tabs AS (
     SELECT capture_id, article.kb_id AS kb_id,
@@ -361,15 +364,14 @@ rws AS (
     FROM tabs)
 SELECT capture_id, kb_id, table_no, row_no, caption, architecture,
        fr.file_name, fr.file_version,
-       CASE WHEN regexp_matches(fr.file_version, '\\d') THEN
-           list_transform(
-               regexp_extract_all(regexp_extract(fr.file_version, '^\\D*(\\d+(?:[.,]\\d+)*)', 1),
-                                  '\\d+'),
-               x -> TRY_CAST(x AS BIGINT)) END,
+       TRY_CAST(string_split(nullif(regexp_extract(fr.file_version, '^\D*(\d+(?:\.\d+)*)', 1),
+                                    ''), '.') AS BIGINT[]),
        fr.file_size, fr.date, fr.time, fr.platform,
-       (list_filter(map_entries(fr.extra), e -> regexp_matches(lower(e.key), '{_SP_KEY}')))[1].value,
-       (list_filter(map_entries(fr.extra), e -> regexp_matches(lower(e.key), '{_BRANCH_KEY}')))[1].value,
-       coalesce(fr.extra, MAP {{}})
+       map_values(fr.extra)[list_position(map_keys(fr.extra).list_transform(k -> lower(k)),
+                                          'sp requirement')],
+       map_values(fr.extra)[list_position(map_keys(fr.extra).list_transform(k -> lower(k)),
+                                          'service branch')],
+       coalesce(fr.extra, MAP {})
 FROM rws""",
     """
 INSERT INTO kb_refs

@@ -146,12 +146,10 @@ CREATE TABLE IF NOT EXISTS keywords (
 )""",
 ]
 
+# Only where lookups need them: every index is maintained on every load.
 INDEXES: list[str] = [
     "CREATE INDEX IF NOT EXISTS articles_kb_id ON articles (kb_id)",
-    "CREATE INDEX IF NOT EXISTS articles_capture_id ON articles (capture_id)",
     "CREATE INDEX IF NOT EXISTS file_rows_file_name ON file_rows (file_name)",
-    "CREATE INDEX IF NOT EXISTS file_rows_kb_id ON file_rows (kb_id)",
-    "CREATE INDEX IF NOT EXISTS sections_capture_id ON sections (capture_id)",
 ]
 
 VIEWS: list[str] = [

@@ -298,6 +298,8 @@ def restart_requirement(text: str) -> str:
                  r"\b(restart|reboot)\b.{0,30}\bnot (required|necessary|needed)|"
                  r"\bno (restart|reboot)|without (restarting|a restart)|"
                  r"kein neustart|nicht neu (starten|gestartet)|non e necessario riavviare|"
+                 r"n'est pas necessaire de redemarrer|ne (pas|devez pas) redemarrer|"
+                 r"muss nicht neu gestartet|mussen den computer nicht neu starten|"
                  r"n'avez pas (a|besoin de) redemarrer|no es necesario reiniciar|"
                  r"nao e necessario reiniciar|再起動する必要はありません|不需要重新启动", t):
         return "not_required"
@@ -364,8 +366,24 @@ _ITEM_END = re.compile(r"\s+(?:For more information|For additional information|N
                        r"To install|Additionally)|\.\s+(?=[A-Z])")
 
 
+_PRODUCT = re.compile(
+    r"(?:Microsoft\s+)?(?:Windows|Exchange(?: Server)?|SQL Server|Office|Visual Studio|"
+    r"Internet Explorer|\.NET Framework|SharePoint(?: Server)?|BizTalk Server|Message Queuing|"
+    r"Forefront|Dynamics|Lync Server|Skype for Business Server|System Center)"
+    r"(?:[ \t]+(?:Server|Vista|XP|Professional|Embedded|Standard|Enterprise|Datacenter|Web|"
+    r"Edition|Essentials|Foundation|R2|RT|\d{1,4}(?:\.\d+)*|Update[ \t]+\d+|"
+    r"Service[ \t]+Pack[ \t]+\d+|\(SP\d+\)|SP\d+|Cumulative Update \d+))*")
+_MORE_INFO = re.compile(r"^(?:For (?:more|additional) information|Weitere Informationen|Per "
+                        r"ulteriori informazioni|Pour plus d'informations|Para obtener más|"
+                        r"Para obter mais|詳細については|有关)", re.I)
+
+
 def requirements_in(text: str) -> list[str]:
-    """Products/service packs a prerequisites text requires, one string each."""
+    """Products/service packs a prerequisites text requires, one string each.
+
+    English sentences are read by their wording ("must be running X or Y"); in any language
+    a list introduced by a colon, or else the product names of the first sentence that names
+    any, are taken."""
     if _NO_PREREQ.search(fold(text)):
         return []
     lines = [ln.strip() for ln in text.split("\n")]
@@ -373,27 +391,49 @@ def requirements_in(text: str) -> list[str]:
     for i, line in enumerate(lines):
         for m in _TRIGGER.finditer(line):
             rest = line[m.end():]
-            # the phrase ends at the sentence's full stop
             sentence = re.split(r"(?<=[a-z)0-9])\.(?:\s+(?=[A-Z])|\s*$)", rest, maxsplit=1)[0]
             if sentence.strip() and not sentence.rstrip().endswith(":"):
                 found.extend(_split_products(sentence))
-                continue
-            for nxt in lines[i + 1:]:
-                if not nxt:
+            else:
+                found.extend(_list_after(lines, i))
+    if not found:
+        for i, line in enumerate(lines):
+            if line.endswith(":") and not _MORE_INFO.match(line):
+                found.extend(_list_after(lines, i))
+    if not found:
+        for line in lines:
+            for sentence in re.split(r"(?<=[.;])\s+", line):
+                if _MORE_INFO.match(sentence):
                     continue
-                item = nxt.lstrip("-•*· \t").strip()
-                if re.match(r"(?:For more information|Note|To apply|To install|\d{6,7}\b)", item):
+                names = [m.group(0).strip() for m in _PRODUCT.finditer(sentence)
+                         if len(m.group(0).split()) > 1]
+                if names:
+                    found.extend(names)
                     break
-                item = _ITEM_END.split(item, maxsplit=1)[0]
-                if len(item) > 120 or not _PRODUCTISH.search(item):
-                    break
-                found.extend(_split_products(item) or [item.strip(" .;")])
+            if found:
+                break
     seen: set[str] = set()
     out = []
     for f in found:
         if fold(f) not in seen:
             seen.add(fold(f))
             out.append(f)
+    return out
+
+
+def _list_after(lines: list[str], i: int) -> list[str]:
+    """The product list items following line ``i`` (which ends with a colon)."""
+    out: list[str] = []
+    for nxt in lines[i + 1:]:
+        if not nxt:
+            continue
+        item = nxt.lstrip("-•*· \t").strip()
+        if _MORE_INFO.match(item) or re.match(r"(?:Note|To apply|To install|\d{6,7}\b)", item):
+            break
+        item = _ITEM_END.split(item, maxsplit=1)[0]
+        if len(item) > 120 or not _PRODUCTISH.search(item):
+            break
+        out.extend(_split_products(item) or [item.strip(" .;")])
     return out
 
 

@@ -32,7 +32,7 @@ _COLUMNS = {
     "time": "time", "time (utc)": "time", "zeit": "time", "uhrzeit": "time", "ora": "time",
     "heure": "time", "hora": "time", "時刻": "time", "时间": "time", "tijd": "time",
     "platform": "platform", "plattform": "platform", "piattaforma": "platform",
-    "plate-forme": "platform", "plataforma": "platform", "プラットフォーム": "platform",
+    "plate-forme": "platform", "plateforme": "platform", "plataforma": "platform", "プラットフォーム": "platform",
     "平台": "platform",
 }
 _NOT_APPLICABLE = {fold(x) for x in ("Not applicable", "Not Applicable", "N/A", "n/a", "-", "",

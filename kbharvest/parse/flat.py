@@ -34,7 +34,7 @@ _CAPTION_GLUE = re.compile(r"(?<=[a-z0-9)])(?=(?:Additional files for all suppor
 _ARTICLE_LINE = re.compile(
     r"^\s*(?:Article ID|Artikel-ID|ID dell'articolo|Identificativo articolo|ID de l'article|"
     r"Id\. de artículo|ID do artigo|文書番号)\s*:\s*Q?(\d{3,8})\b(.*)$", re.I)
-_REVIEW = re.compile(r"(?:Last Review|Last Reviewed|Letzte Überprüfung|Ultima modifica|"
+_REVIEW = re.compile(r"(?:Last Review|Last Reviewed|Letzte Überprüfung|Geändert am|Letzte Aktualisierung|Ultima modifica|"
                      r"Dernière mise à jour|Última revisión|Última revisão|最終更新日|"
                      r"Article Last Modified on)\s*:?\s*(.+?)(?:\s+-\s+|$)", re.I)
 _REVISION = re.compile(r"(?:Revision|Revisione|Revisión|Revisão)\s*:\s*(\d+(?:\.\d+)*)",

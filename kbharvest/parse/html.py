@@ -348,7 +348,7 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
 _PROP_ID = re.compile(r"(?:Article ID|Artikel-ID|Identificativo articolo|ID articolo|"
                       r"ID de l'article|Numéro d'article|Número de artículo|Id\. de artículo|ID do artigo|文書番号)\s*:?\s*Q?(\d{3,8})",
                       re.I)
-_PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Letzte Überprüfung|Ultima modifica|"
+_PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Letzte Überprüfung|Geändert am|Letzte Aktualisierung|Ultima modifica|"
                           r"Dernière mise à jour|Última revisión|Última revisão|最終更新日)"
                           r"\s*:?\s*(.{4,60})", re.I)
 _PROP_REV = re.compile(r"(?:Revision|Revisione|Révision|Revisión|Revisão|Version|リビジョン)\s*:?\s*"

@@ -36,7 +36,7 @@ _CHROME_LINES = {
         "Comprimi tabella", "Espandi tabella", "Comprimi questa tabella",
         "Espandi questa tabella", "Contraer esta tabla", "Expandir esta tabla",
         "Recolher esta tabela", "Expandir esta tabela", "表を折りたたむ", "表を展開する",
-        "折叠此表格", "展开此表格",
+        "折叠此表格", "展开此表格", "Diese Tabelle minimieren", "Diese Tabelle maximieren",
     )
 }
 # Chrome glued into text ("…softwareCollapse this tableExpand this table") is cut out.
@@ -44,7 +44,8 @@ _CHROME_INLINE = re.compile(
     r"(?:Collapse this table|Expand this table|Collapse this image|Expand this image|"
     r"Back to the top|Expand all \| Collapse all|Torna all['’]inizio|Réduire ce tableau|"
     r"Développer ce tableau|Tabelle reduzieren|Tabelle erweitern|Comprimi tabella|"
-    r"Espandi tabella|Contraer esta tabla|Expandir esta tabla)",
+    r"Espandi tabella|Contraer esta tabla|Expandir esta tabla|Diese Tabelle minimieren|"
+    r"Diese Tabelle maximieren)",
 )
 _ZW = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
