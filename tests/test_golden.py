@@ -9,9 +9,13 @@ when the parser disagrees, fix the parser, or, if the expectation is wrong, rege
 How values are compared:
 
 - long texts (section ``text`` and the convenience texts ``symptoms`` … ``more_information``,
-  ``prerequisites.text``, ``restart.text``, ``replacement.text``) line by line, after trimming
-  each line, collapsing runs of spaces and dropping list markers ("-", "*", "•", "1.") at the
-  start of a line; blank lines are not compared, so a paragraph break may be one newline or two;
+  ``prerequisites.text``, ``restart.text``, ``replacement.text``) word by word: the words and
+  their order must match exactly (so leaked chrome, lost or misplaced text and glued words such
+  as "CAUSEThis" all fail), but layout whitespace is not compared: how lines are wrapped,
+  whether a paragraph break is one newline or two, and list markers ("-", "*", "•", "1.") at
+  the start of a line;
+- sections are aligned by heading before they are compared, so one missing or extra section
+  is reported once instead of shifting every later one;
 - short strings (title, heading, caption, requirements, applies_to) with runs of whitespace
   collapsed;
 - everything else exactly (ints, dates, lists, nulls, field sets).
@@ -86,19 +90,55 @@ def expected_path(page: Path) -> Path:
     return page.with_name(page.stem + ".expected.json")
 
 
-def text_lines(value: str) -> list[str]:
-    """A long text as the list of lines that matter (see the module docstring)."""
-    lines = []
+def text_words(value: str) -> list[str]:
+    """A long text as the sequence of words that matter (see the module docstring)."""
+    words: list[str] = []
     for raw in value.split("\n"):
-        line = _SPACES.sub(" ", raw).strip()
-        line = _LIST_MARKER.sub("", line).strip()
-        if line:
-            lines.append(line)
-    return lines
+        line = _LIST_MARKER.sub("", _SPACES.sub(" ", raw).strip())
+        words += line.split()
+    return words
 
 
 def squash(value: str) -> str:
     return _SPACES.sub(" ", value.replace("\n", " ")).strip()
+
+
+def word_diff(expected: list[str], actual: list[str], context: int = 6) -> list[str]:
+    """Readable word-level differences: each as '… context [-expected-] {+got+} context …'."""
+    out = []
+    matcher = difflib.SequenceMatcher(a=expected, b=actual, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        before = " ".join(expected[max(0, i1 - context):i1])
+        after = " ".join(expected[i2:i2 + context])
+        gone = " ".join(expected[i1:i2])
+        came = " ".join(actual[j1:j2])
+        change = (f"[-{gone[:300]}-]" if gone else "") + (f"{{+{came[:300]}+}}" if came else "")
+        out.append(f"…{before} {change} {after}…")
+    return out
+
+
+def _align_sections(expected: list, actual: list, path: str) -> list[str]:
+    """Compare two section lists matched by heading, reporting extra/missing sections once."""
+    key = [squash(x.get("heading", "")).lower() for x in expected]
+    got = [squash(x.get("heading", "")).lower() for x in actual]
+    out = []
+    matcher = difflib.SequenceMatcher(a=key, b=got, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal" or (op == "replace" and i2 - i1 == j2 - j1):
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                out += diff_values(expected[i], actual[j], f"{path}[{i}]", "section")
+            continue
+        for i in range(i1, i2):
+            e = expected[i]
+            out.append(f"{path}[{i}]: missing section {e.get('kind')}/{e.get('level')} "
+                       f"{e.get('heading')!r}: {squash(e.get('text', ''))[:100]!r}")
+        for j in range(j1, j2):
+            a = actual[j]
+            out.append(f"{path}: unexpected section (got[{j}]) {a.get('kind')}/{a.get('level')} "
+                       f"{a.get('heading')!r}: {squash(a.get('text', ''))[:100]!r}")
+    return out
 
 
 def diff_values(expected: Any, actual: Any, path: str, key: str = "") -> list[str]:
@@ -115,6 +155,8 @@ def diff_values(expected: Any, actual: Any, path: str, key: str = "") -> list[st
                 out.append(f"{path}.{k}: unexpected field = {json.dumps(actual[k])[:120]}")
         return out
     if isinstance(expected, list) and isinstance(actual, list):
+        if key == "sections":
+            return _align_sections(expected, actual, path)
         out = []
         if len(expected) != len(actual):
             out.append(f"{path}: expected {len(expected)} items, got {len(actual)}")
@@ -127,10 +169,9 @@ def diff_values(expected: Any, actual: Any, path: str, key: str = "") -> list[st
         return out
     if isinstance(expected, str) and isinstance(actual, str):
         if key in LONG_TEXT_KEYS:
-            e_lines, a_lines = text_lines(expected), text_lines(actual)
-            if e_lines != a_lines:
-                udiff = difflib.unified_diff(e_lines, a_lines, "expected", "got", lineterm="", n=1)
-                return [f"{path}: text differs\n    " + "\n    ".join(list(udiff)[2:40])]
+            changes = word_diff(text_words(expected), text_words(actual))
+            if changes:
+                return [f"{path}: text differs\n      " + "\n      ".join(changes[:8])]
             return []
         if key in SHORT_TEXT_KEYS or key in SHORT_TEXT_LISTS:
             if squash(expected) != squash(actual):
@@ -229,8 +270,16 @@ def test_golden_set_covers_every_layout() -> None:
 
 
 def test_text_comparison_ignores_only_layout_whitespace() -> None:
-    assert text_lines("1. Start\n\n  - two  words\n•\tthree") == ["Start", "two words", "three"]
-    assert text_lines("CAUSEThis issue") != text_lines("CAUSE\nThis issue")
-    assert diff_values({"text": "a\n\nb"}, {"text": "a\nb"}, "r") == []
-    assert diff_values({"text": "a b"}, {"text": "a\nb"}, "r") != []
+    assert text_words("1. Start\n\n  - two  words\n•\tthree") == ["Start", "two", "words", "three"]
+    assert text_words("CAUSEThis issue") != text_words("CAUSE\nThis issue")
+    assert diff_values({"text": "a\n\nb c"}, {"text": "a\nb\nc"}, "r") == []
+    assert diff_values({"text": "a b"}, {"text": "a b Back to the top"}, "r") != []
     assert diff_values({"kb_refs": [1, 2]}, {"kb_refs": [2, 1]}, "r") != []
+
+
+def test_section_alignment_reports_an_extra_section_once() -> None:
+    a = {"kind": "cause", "level": 1, "heading": "CAUSE", "text": "x"}
+    b = {"kind": "status", "level": 1, "heading": "STATUS", "text": "y"}
+    extra = {"kind": "other", "level": 1, "heading": "", "text": "chrome"}
+    problems = diff_values({"sections": [a, b]}, {"sections": [extra, a, b]}, "r")
+    assert len(problems) == 1 and "unexpected section" in problems[0]
