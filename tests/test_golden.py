@@ -264,7 +264,7 @@ def test_golden_set_covers_every_layout() -> None:
             rejections += 1
         else:
             templates.add(expected["template"])
-    assert {"kb-classic", "kb-2010", "help", "topic", "ftp-txt", "msdn-cd", "text",
+    assert {"kb-classic", "kb-2010", "help", "topic", "ftp-txt", "ftp-htm", "text",
             "markdown"} <= templates
     assert rejections >= 4
 
