@@ -336,9 +336,12 @@ def _select_next(ledger: Ledger, opts: FetchOptions, kb_id: int) -> None:
              and r["digest"] not in tried]
     if not cands:
         return
-    newest = opts.captures == "latest"
-    content = [r for r in cands if _row_rank(r)[0] < 2] or cands
-    best = sorted(content, key=lambda r: r["timestamp"], reverse=newest)[0]
+    # by time alone: a redirect that leads to the article counts as that moment's version;
+    # one that leads nowhere is rejected and the next candidate is queued
+    if opts.captures == "latest":
+        best = max(cands, key=lambda r: (r["timestamp"], -_row_rank(r)[0]))
+    else:
+        best = min(cands, key=lambda r: (r["timestamp"], _row_rank(r)[0]))
     ledger.update(best["id"], state="queued")
 
 

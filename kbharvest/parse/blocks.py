@@ -76,17 +76,22 @@ _APPLIES_LEAD = re.compile(
     re.I)
 
 
-def _split_applies_to(blocks: list) -> list:
+def _split_applies_to(blocks: list, applies: list[str]) -> list:
     """'The information in this article applies to: …' at the top of old pages is the
-    applies-to list, though no heading says so."""
+    applies-to list, though no heading says so: its items go to ``applies``."""
     out: list = []
+    taking = False
     for b in blocks:
         if isinstance(b, Para) and (m := _APPLIES_LEAD.match(b.text)):
-            out.append(Heading(m.group(0).strip(), depth=1, kind="applies_to"))
             rest = b.text[m.end():].strip()
-            if rest:
-                out.append(Para(rest))
+            applies.extend(ln.strip(" •*-|\t") for ln in rest.split("\n"))
+            taking = not rest  # the list follows in paragraphs of its own
             continue
+        if taking and isinstance(b, Para) and all(
+                len(ln) < 150 and not ln.rstrip().endswith(".") for ln in b.text.split("\n")):
+            applies.extend(ln.strip(" •*-|\t") for ln in b.text.split("\n"))
+            continue
+        taking = False
         out.append(b)
     return out
 
@@ -145,7 +150,8 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         return sec
 
     skipping = False
-    for block in _split_applies_to(page.blocks):
+    lead_applies: list[str] = []
+    for block in _split_applies_to(page.blocks, lead_applies):
         if isinstance(block, Heading):
             skipping = fold(block.text) in CHROME_HEADINGS
             if skipping:
@@ -170,9 +176,14 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
                     r"\bfor all supported\b|\bfiles?\b|based versions", block.caption or "", re.I):
                 is_file = False
             if is_file:
+                caption = block.caption
+                if not caption and current["level"] == 2 and current["kind"] == "other":
+                    # a table right under a product sub-heading ("Windows NT 4.0") is that
+                    # product's table
+                    caption = current["heading"] or None
                 file_tables.append(FileTable(
-                    caption=clean_ws(block.caption) if block.caption else None,
-                    architecture=architecture_of(block.caption),
+                    caption=clean_ws(caption) if caption else None,
+                    architecture=architecture_of(caption),
                     rows=rows or [],
                     rows_missing=block.missing,
                 ))
@@ -228,7 +239,7 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     refs |= set(prereq.kb_refs if prereq else ()) | set(replacement.replaces if replacement else ())
     refs.discard(kb_id)
 
-    applies = page.applies_to
+    applies = page.applies_to or [a for a in lead_applies if a]
     if not applies and (s := first("applies_to")) is not None:
         applies = [ln.strip(" •*-|\t") for ln in s.text.split("\n")]
         applies = [a for a in applies if a and not is_chrome(a)

@@ -311,6 +311,13 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     blocks: list = []
     footer: list[str] = []
     for b in walker.blocks:
+        if isinstance(b, Para) and not footer:
+            # the keyword footer of old pages can share a paragraph with the last text
+            lines = b.text.split("\n")
+            cut = next((k for k, ln in enumerate(lines) if k and _FOOTER_PARA.match(ln)), None)
+            if cut is not None:
+                blocks.append(Para("\n".join(lines[:cut])))
+                b = Para("\n".join(lines[cut:]))
         if isinstance(b, Para):
             head = b.text.strip()
             if page.kb_id is None or page.revision is None:
@@ -326,12 +333,17 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
             if re.match(r"^(?:Last reviewed|Last Review|Article ID)\s*:", head, re.I):
                 _read_properties(head, page)
                 continue
+        elif isinstance(b, Table) and b.rows:
+            first = " ".join(b.rows[0]).strip()
+            if _FOOTER_PARA.match(first) or footer:
+                footer.append("\n".join(" ".join(r) for r in b.rows))
+                continue
         blocks.append(b)
     page.blocks = blocks
-    for line in "\n".join(footer).split("\n"):
-        m = re.match(r"^(?:Keywords|Solution Type|Issue type)\s*:\s*(.*)$", line, re.I)
-        if m and m.group(1).strip() and not line.lower().startswith(("issue", "solution")):
-            page.keywords = page.keywords or m.group(1).split()
+    m = re.search(r"(?:^|\s)Keywords\s*:\s*(.*?)(?=\s+(?:Version|Platform|Issue type|Solution "
+                  r"Type|Technology)\s*:|\n|$)", "\n".join(footer))
+    if m and m.group(1).strip() and not page.keywords:
+        page.keywords = m.group(1).split()
     _keywords_from_section(page)
 
     url_kb, url_lang = kb_from_url(url)

@@ -19,6 +19,16 @@ _CAPTION_WORDS = re.compile(
     r"Windows .{0,80}(?:edition|editions|versions|x86|x64|IA-64|32-bit|64-bit)\s*$)", re.I)
 
 
+_DATED_ROW = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\s+\d{1,2}:\d{2}")
+
+
+def _unparen(row):
+    """'(Intel)' in the platform column of old rows is the platform 'Intel'."""
+    if row.platform and re.fullmatch(r"\(([^()]+)\)", row.platform):
+        return row.model_copy(update={"platform": row.platform[1:-1]})
+    return row
+
+
 _BULLET = re.compile(r"^[-*•·]\s+")
 
 
@@ -108,6 +118,21 @@ def text_blocks(lines: list[str]) -> list:
                 file_rows.append(row)
                 j += 1
             blocks.append(Table(rows=[], caption=caption, file_rows=file_rows))
+            i = j
+            continue
+        if _DATED_ROW.match(stripped) and (first := text_row(stripped)) is not None \
+                and first.file_size is not None and first.date is not None:
+            # rows without a header line ("02/26/97 10:14a 77,584 Tsbkup.sys (Intel)")
+            flush()
+            file_rows = [first]
+            j = i + 1
+            while j < n and lines[j].strip() and _DATED_ROW.match(lines[j].strip()):
+                row = text_row(lines[j].strip())
+                if row is None:
+                    break
+                file_rows.append(row)
+                j += 1
+            blocks.append(Table(rows=[], file_rows=[_unparen(r) for r in file_rows]))
             i = j
             continue
         one = one_line_row(stripped)
