@@ -343,7 +343,7 @@ def bare_numbers(text: str) -> set[int]:
 
 
 _TRIGGER = re.compile(
-    r"(?:must be running|must have|must be using|must install|must first install|"
+    r"(?:must be running|(?:that|which) (?:is|are) running|must have|must be using|must install|must first install|"
     r"must apply|must be installed|requires?|need to (?:have|install|be running)|"
     r"to be installed|installed:)\s+(?:(?:one of )?the following(?: [a-z ]+)?:?|"
     r"(?:either\s+)?)", re.I)
@@ -358,6 +358,7 @@ _NO_PREREQ = re.compile(r"no prerequisites|there are no prerequisite|not have an
 
 def _split_products(phrase: str) -> list[str]:
     phrase = re.sub(r"\s+", " ", phrase).strip(" .;:")
+    phrase = re.sub(r"\s+installed\b.*$", "", phrase)
     phrase = re.sub(r"\s+(?:installed|on (?:the|your) (?:computer|server|system)|"
                     r"installed on (?:the|your|each) [a-z ]+|before you (?:apply|install) .*|"
                     r"to (?:apply|install) this (?:hotfix|update).*|in order to .*)$", "",

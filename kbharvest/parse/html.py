@@ -53,8 +53,11 @@ def _classes(tag: Tag) -> list[str]:
     return [c.lower().replace("\\", "") for c in cls]
 
 
-_SKIP_PARTS = ("header", "footer", "leftnav", "rightnav", "breadcrumb", "feedback", "sharebar",
-               "masthead", "searchbox", "socialbar")
+# chrome containers named like gsfx_bsc_header, uhf-footer, kb_feedback (but kb_tableheader
+# is a table caption, so a part must stand between separators)
+_SKIP_PART = re.compile(r"(?:^|[_\-])(?:header|footer|leftnav|rightnav|breadcrumbs?|feedback|"
+                        r"sharebar|masthead|searchbox|socialbar|hotfixdownload|translate|"
+                        r"translations)(?:$|[_\-])")
 
 
 def _skip(tag: Tag) -> bool:
@@ -72,7 +75,7 @@ def _skip(tag: Tag) -> bool:
     # site chrome containers (gsfx_bsc_header, uhf-footer, kb_feedback …), but never the
     # headings' own ids
     return tag.name in ("div", "ul", "table", "span", "section", "aside") and any(
-        part in c for c in names for part in _SKIP_PARTS)
+        _SKIP_PART.search(c) for c in names)
 
 
 def _text(node: Tag) -> str:
@@ -190,7 +193,8 @@ class _Walker:
                     if kind is None:
                         a = node.find("a", class_="accessibilityanchor")
                         title = a.get("title") if a is not None else None
-                        if isinstance(title, str):
+                        if isinstance(title, str) and TOC_NODES.get(title.lower()) in LEVEL2_KINDS:
+                            # otherwise it names the parent section, like loadTOCNode(2, …)
                             kind = TOC_NODES.get(title.lower())
                     depth = _HEADINGS.get(name, 5)
                     self.blocks.append(Heading(text, depth=depth, kind=kind))
@@ -285,8 +289,8 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
 
     page.title, title_el = _title(soup)
     html_el = soup.find("html")
-    lang = html_el.get("lang") if html_el is not None else None
-    lang = lang or meta.get("ms.locale") or meta.get("language") or meta.get("content-language")
+    lang = meta.get("ms.locale") or (html_el.get("lang") if html_el is not None else None)
+    lang = lang or meta.get("language") or meta.get("content-language")
     page.language = lang.lower() if isinstance(lang, str) and lang.strip() else None
 
     if (m := re.search(r"kbArticleId\s*=\s*[\"']?(\d{3,8})", text[:100000])):
