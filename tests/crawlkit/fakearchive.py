@@ -141,6 +141,7 @@ class FakeArchive:
 class _Handler(BaseHTTPRequestHandler):
     archive: FakeArchive
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -152,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         a = self.archive
         path = self.path
+        self.fault: Fault | None = None  # the handler lives as long as a keep-alive connection
         kind = "cdx" if path.startswith("/cdx/search/cdx") else \
             "replay" if path.startswith("/web/") else "other"
         if a.latency:
