@@ -24,7 +24,7 @@ from kbharvest.parse.filetables import (
     property_rows,
     text_row,
 )
-from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in
+from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in, take_links
 from kbharvest.parse.vocab import CHROME_HEADINGS, LEVEL1_KINDS, fold, heading_kind
 
 
@@ -182,7 +182,7 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
                     # product's table
                     caption = current["heading"] or None
                 file_tables.append(FileTable(
-                    caption=clean_ws(caption) if caption else None,
+                    caption=clean_ws(take_links(caption)[0]) if caption else None,
                     architecture=architecture_of(caption),
                     rows=rows or [],
                     rows_missing=block.missing,
@@ -194,12 +194,16 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
                 if text:
                     current["parts"].append(text)
 
-    out_sections = [
-        Section(kind=s["kind"], level=s["level"], heading=s["heading"],
-                text=join_paragraphs(s["parts"]))
-        for s in sections
-        if s["heading"] or s["parts"]
-    ]
+    out_sections = []
+    section_links: list[list[str]] = []
+    for s in sections:
+        if not (s["heading"] or s["parts"]):
+            continue
+        text, links = take_links(join_paragraphs(s["parts"]))
+        heading, hlinks = take_links(s["heading"])
+        out_sections.append(Section(kind=s["kind"], level=s["level"], heading=heading,
+                                    text=clean_ws(text) if links else text))
+        section_links.append(links + hlinks)
 
     conv: dict[str, str | None] = {}
     for kind in CONVENIENCE:
@@ -217,9 +221,12 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     def first(kind: str) -> Section | None:
         return next((s for s in out_sections if s.kind == kind), None)
 
+    def links_of(sec: Section) -> list[str]:
+        return section_links[out_sections.index(sec)]
+
     prereq = None
     if (s := first("prerequisites")) is not None:
-        refs = kb_refs_in(s.text) | bare_numbers(s.text)
+        refs = kb_refs_in(s.text, links_of(s)) | bare_numbers(s.text)
         prereq = Prerequisites(text=s.text, requirements=requirements_in(s.text),
                                kb_refs=sorted(refs - {page.kb_id or url_kb or 0}))
     restart = None
@@ -227,8 +234,13 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         restart = Restart(requirement=restart_requirement(s.text), text=s.text)
     replacement = None
     if (s := first("hotfix_replacement")) is not None:
-        replacement = Replacement(replaces=replaced_ids(s.text, page.kb_id or url_kb), text=s.text)
+        replaces = replaced_ids(s.text, page.kb_id or url_kb)
+        if replaces or not _NO_REPLACE.search(fold(s.text)):
+            replaces = sorted(set(replaces) | (kb_refs_in("", links_of(s))
+                                               - {page.kb_id or url_kb or 0}))
+        replacement = Replacement(replaces=replaces, text=s.text)
 
+    page.title = take_links(page.title)[0] if page.title else page.title
     all_text = "\n".join([page.title or "", page.extra_text]
                          + [s.heading + "\n" + s.text for s in out_sections])
     kb_id = page.kb_id or url_kb or _kb_from_mentions(page.title or "", all_text, warnings)

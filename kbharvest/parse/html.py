@@ -12,11 +12,11 @@ from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, Para, Table, assemble
 from kbharvest.parse.flat import read_article_line
 from kbharvest.parse.plaintext import text_blocks
-from kbharvest.parse.textutil import KB_LINK, clean_ws, is_chrome, parse_date, strip_chrome
+from kbharvest.parse.textutil import KB_LINK, clean_ws, mark_link, is_chrome, parse_date, strip_chrome
 from kbharvest.parse.urls import kb_from_url
 from kbharvest.parse.vocab import LEVEL2_KINDS, TOC_NODES, heading_kind
 
-_SKIP_TAGS = frozenset({"script", "style", "noscript", "head", "nav", "footer", "form",
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "head", "nav", "footer", "header", "form",
                         "select", "option", "iframe", "svg", "img", "input", "textarea",
                         "object", "embed", "template", "button", "link", "meta"})
 _SKIP_CLASSES = frozenset({
@@ -26,7 +26,8 @@ _SKIP_CLASSES = frozenset({
     "articlefeedback", "kb_outer_footer", "sidebar", "langselector", "printarea",
     "supleftnav", "ocparticlefooter", "ocpfooter", "ocpheader", "uhfheader", "uhffooter",
     "articleproperty", "kbtitle", "toc", "toctitle", "hotfixdownload", "expandall",
-    "navtitle", "langpicker", "kb_feedback", "rating",
+    "navtitle", "langpicker", "kb_feedback", "rating", "ocpshare", "appliestoblock",
+    "ocparticledate",
 })
 _SKIP_IDS = frozenset({"header", "footer", "leftnav", "rightnav", "breadcrumb",
                        "kb_feedback", "feedbackarea", "uhfheader", "uhffooter", "searchbox"})
@@ -138,7 +139,11 @@ def _bold_heading(tag: Tag) -> str | None:
 class _Walker:
     """One pass over the body: headings, paragraphs, tables and <pre> text, in order."""
 
-    def __init__(self, hints: dict[int, str], title_el: Tag | None) -> None:
+    def __init__(self, hints: dict[int, str], title_el: Tag | None,
+                 bold_headings: bool = True) -> None:
+        # old pages set some headings as bold paragraphs; on /help/ and /topic/ pages bold
+        # labels ("Symptoms", "Workaround") only structure a known issue's text
+        self.bold_headings = bold_headings
         self.blocks: list = []
         self.buf: list[str] = []
         self.hints = hints
@@ -174,10 +179,9 @@ class _Walker:
                 href = node.get("href")
                 if isinstance(href, str):
                     self.links.append(href)
-                    kb = KB_LINK.search(href)
-                    if kb and next(g for g in kb.groups() if g) not in node.get_text():
-                        # keep the target of a KB link in the text: the section names it
-                        stack.append((NavigableString(f" ({href})"), False))
+                    if KB_LINK.search(href):
+                        # the section names that article: carry the target along, invisibly
+                        stack.append((NavigableString(mark_link(href)), False))
             if name == "br":
                 self.buf.append("\n")
                 continue
@@ -199,7 +203,7 @@ class _Walker:
                     depth = _HEADINGS.get(name, 5)
                     self.blocks.append(Heading(text, depth=depth, kind=kind))
                 continue
-            if name == "p" and (label := _bold_heading(node)):
+            if name == "p" and self.bold_headings and (label := _bold_heading(node)):
                 self.flush()
                 self.blocks.append(Heading(label, depth=5))
                 continue
@@ -308,7 +312,13 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
         _read_properties(prop.get_text("\n", strip=True), page)
 
     root = soup.body or soup
-    walker = _Walker(hints, title_el)
+    for item in soup.select(".appliesToList li, li.appliesToItem"):
+        t = _text(item)
+        if t and t not in page.applies_to:
+            page.applies_to.append(t)
+    for el in soup.select(".ocpArticleDate, .lastUpdated, .article-date"):
+        _read_properties(_text(el), page)
+    walker = _Walker(hints, title_el, bold_headings=template not in ("topic", "help"))
     walker.walk(root)
     page.links = walker.links
 
@@ -334,7 +344,7 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
             if _FOOTER_PARA.match(head) or footer:
                 footer.append(head)
                 continue
-            if re.match(r"^(?:Last reviewed|Last Review|Article ID)\s*:", head, re.I):
+            if re.match(r"^(?:Last reviewed|Last Review|Last Updated|Article ID)\s*:", head, re.I):
                 _read_properties(head, page)
                 continue
         elif isinstance(b, Table) and b.rows:
@@ -364,7 +374,7 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
 _PROP_ID = re.compile(r"(?:Article ID|Artikel-ID|Identificativo articolo|ID articolo|"
                       r"ID de l'article|Numéro d'article|Número de artículo|Id\. de artículo|ID do artigo|文書番号)\s*:?\s*Q?(\d{3,8})",
                       re.I)
-_PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Letzte Überprüfung|Geändert am|Letzte Aktualisierung|Ultima modifica|"
+_PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Last Updated|Letzte Überprüfung|Geändert am|Letzte Aktualisierung|Ultima modifica|"
                           r"Dernière mise à jour|Última revisión|Última revisão|最終更新日)"
                           r"\s*:?\s*(.{4,60})", re.I)
 _PROP_REV = re.compile(r"(?:Revision|Revisione|Révision|Revisión|Revisão|Version|リビジョン)\s*:?\s*"
@@ -410,7 +420,9 @@ def detect(text: str) -> str | None:
         return "ftp-htm"
     if ("ocparticletitle" in low or "ocpsection" in low or "supartic" in low
             or "ocpexpando" in low):
-        return "topic"
+        # one layout served at two addresses: the page names its own (canonical) one
+        m = re.search(r"<link[^>]+rel=[\"']?canonical[^>]*>|<meta[^>]+og:url[^>]*>", low)
+        return "help" if m and "/help/" in m.group(0) else "topic"
     if "awa-kb_id" in low or 'name="ms.kb_id"' in low:
         return "help"
     if "kb_section" in low or "kb\\_section" in low or "kb_tabs_toggle" in low \

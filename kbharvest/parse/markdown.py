@@ -9,7 +9,7 @@ from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, assemble
 from kbharvest.parse.flat import read_article_line
 from kbharvest.parse.plaintext import text_blocks
-from kbharvest.parse.textutil import KB_LINK
+from kbharvest.parse.textutil import KB_LINK, mark_link, parse_date
 from kbharvest.parse.urls import kb_from_url
 from kbharvest.parse.vocab import heading_kind
 
@@ -18,6 +18,7 @@ _ATX = re.compile(r"^(#{1,6})\s*(.*?)\s*#*\s*$")
 _KBNUM = re.compile(r"_?Original KB number:_?\s*(?:&nbsp;|\s)*\s*(?:KB)?(\d{3,8})", re.I)
 _LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)(?:\s+[^)]*)?\)")
 _WIKI_IMG = re.compile(r"!\[\[[^\]]*\]\]")
+_APPLIES = re.compile(r"^_?\*{0,2}Applies to:?\*{0,2}_?:?\s*(?:&nbsp;)?\s*(.+)$", re.I)
 _CAPTION_HEADING = re.compile(
     r"^(?:For all supported|Additional files for|For (?:the )?(?:x86|x64|IA-64|Itanium|ARM)\b)",
     re.I)
@@ -38,13 +39,14 @@ def _inline(line: str, links: list[str]) -> str:
         text, href = m.group(1), m.group(2)
         links.append(href)
         kb = KB_LINK.search(href)
-        if kb and next(g for g in kb.groups() if g) not in text:
-            # keep the target of a KB link: the section names that article
-            return f"{text} ({href})"
+        if kb:
+            # the section names that article: carry the target along, invisibly
+            return text + mark_link(href)
         return text
 
     line = _LINK.sub(link, line)
     line = re.sub(r"<(https?://[^>]+)>", r"\1", line)
+    line = re.sub(r"`([^`]+)`", r"\1", line)
     line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
     line = re.sub(r"(?<![\w*])[*_](\S(?:.*?\S)?)[*_](?![\w*])", r"\1", line)
     line = line.replace("&nbsp;", " ").replace("\\_", "_").replace("\\*", "*")
@@ -65,6 +67,9 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         lm = re.search(r"^ms\.(?:locale|lang):\s*(\S+)", front, re.M)
         if lm:
             page.language = lm.group(1).lower()
+    if m and (dm := re.search(r"^ms\.date:\s*(\S+)", m.group(1), re.M)):
+        # the date Microsoft's docs print on the article ("Article • 09/22/2020")
+        page.last_review = parse_date(dm.group(1))
     km = _KBNUM.search(text)
     if km:
         page.kb_id = int(km.group(1))
@@ -88,6 +93,11 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         line = re.sub(r"^\s*>\s?", "", line)
         line = re.sub(r"^\s*\[!(NOTE|IMPORTANT|TIP|WARNING|CAUTION)\]\s*", "", line)
         if _KBNUM.search(line) or re.match(r"^_?Original product version:_?", line.strip()):
+            continue
+        am = _APPLIES.match(line.strip())
+        if am:
+            page.applies_to.extend(
+                a.strip() for a in re.split(r",\s*", _inline(am.group(1), page.links)) if a.strip())
             continue
         art = read_article_line(line.strip())
         if art is not None:

@@ -47,11 +47,29 @@ _CHROME_INLINE = re.compile(
     r"Espandi tabella|Contraer esta tabla|Expandir esta tabla|Diese Tabelle minimieren|"
     r"Diese Tabelle maximieren)",
 )
+# A KB link's target travels inside the text between these private-use characters, so that
+# each section knows which articles it links to; the assembler takes them out of the text.
+LINK_OPEN, LINK_CLOSE = "\ue000", "\ue001"
+_LINK_MARK = re.compile("\ue000([^\ue000\ue001]*)\ue001")
+
+
+def mark_link(href: str) -> str:
+    """The invisible marker that carries a KB link's target through the text."""
+    return f"{LINK_OPEN}{href}{LINK_CLOSE}"
+
+
+def take_links(text: str) -> tuple[str, list[str]]:
+    """Remove link markers from ``text``; return the clean text and the targets."""
+    links = _LINK_MARK.findall(text)
+    return (_LINK_MARK.sub("", text) if links else text), links
+
+
 _ZW = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 
 
 _SHARE_WORDS = {"share", "facebook", "twitter", "email", "e-mail", "print", "linkedin",
-                "digg", "delicious", "reddit", "stumbleupon", "yammer", "tumblr", "|"}
+                "digg", "delicious", "reddit", "stumbleupon", "yammer", "tumblr", "|", "copy",
+                "link"}
 
 
 def is_chrome(line: str) -> bool:

@@ -38,8 +38,7 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     "resolution": (
         "resolution", "solution", "losung", "risoluzione", "soluzione", "resolucion",
         "solucion", "resolucao", "solucao", "oplossing", "解決方法", "解决方案", "解決方案",
-        "해결 방법", "rozwiazanie", "losning", "ratkaisu", "how to get and install",
-        "how to obtain this update", "how to get this update",
+        "해결 방법", "rozwiazanie", "losning", "ratkaisu",
     ),
     "workaround": (
         "workaround", "workarounds", "problemumgehung", "abhilfe", "losung umgehen",
