@@ -17,6 +17,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -74,6 +75,7 @@ class FakeArchive:
     digest_override: dict[tuple[str, str], str] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
+    on_request: Callable[[str, str], None] | None = None  # (kind, path), before answering
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -156,6 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.fault: Fault | None = None  # the handler lives as long as a keep-alive connection
         kind = "cdx" if path.startswith("/cdx/search/cdx") else \
             "replay" if path.startswith("/web/") else "other"
+        if a.on_request is not None:
+            a.on_request(kind, path)
         if a.latency:
             time.sleep(a.latency)
         fault = a.take_fault(unquote(path))

@@ -1,0 +1,140 @@
+"""kill -9 the crawler at several points, run it again: the result equals an uninterrupted
+run, and nothing that was already stored is fetched again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from crawlkit.fakearchive import FakeArchive
+from crawlkit.pages import classic_page
+from crawlkit.warcs import Capture
+
+from kbharvest.ledger import Ledger
+from kbharvest.warcstore import iter_captures, scan_members, sha1_base32
+
+IDS = range(977000, 977040)
+
+
+def _captures() -> list[Capture]:
+    out = []
+    for n in IDS:
+        for i, ts in enumerate(("20080101000000", "20110101000000")):
+            out.append(Capture(f"http://support.microsoft.com/kb/{n}", ts, classic_page(
+                n, f"Made-up article {n}", f"Symptom {n} of version {i}", revision=f"{i}.0")))
+        out.append(Capture(f"http://support.microsoft.com/default.aspx?scid=kb;en-us;{n}",
+                           "20060101000000", classic_page(n, f"Made-up article {n}", "Oldest")))
+    return out
+
+
+class Killer:
+    """Runs the CLI in a subprocess; SIGKILLs it when the fake archive sees the n-th request
+    of a kind (while that request is being answered)."""
+
+    def __init__(self, fake: FakeArchive) -> None:
+        self.fake = fake
+        self.proc: subprocess.Popen | None = None
+        self.target: tuple[str, int] | None = None
+        self.seen: dict[str, int] = {}
+        self.replayed: list[str] = []
+        self.lock = threading.Lock()
+        fake.on_request = self.on_request
+
+    def on_request(self, kind: str, path: str) -> None:
+        with self.lock:
+            self.seen[kind] = self.seen.get(kind, 0) + 1
+            if kind == "replay":
+                self.replayed.append(path.split("id_/", 1)[1])
+            if self.target and self.target == (kind, self.seen[kind]) and self.proc:
+                os.kill(self.proc.pid, signal.SIGKILL)
+
+    def run(self, snaps: Path, kill_at: tuple[str, int] | None) -> int:
+        self.seen, self.replayed, self.target = {}, [], kill_at
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kbharvest", "fetch", f"{IDS[0]}-{IDS[-1]}", "--archive",
+             self.fake.url, "--snapshots", str(snaps), "--cdx-per-min", "60000",
+             "--replay-per-min", "60000", "--no-progress"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, err = self.proc.communicate(timeout=120)
+        if kill_at is None:
+            assert self.proc.returncode == 0, err.decode()
+        return self.proc.returncode
+
+
+def _whole_records(snaps: Path) -> set[tuple[str, str]]:
+    """(url, served ts) of every whole response record, torn tails ignored."""
+    out = set()
+    for f in snaps.glob("*.warc.gz"):
+        for m in scan_members(f)[0]:
+            if m.rec_type == "response":
+                out.add((m.headers["WARC-Target-URI"], m.headers["WARC-KB-Served-Timestamp"]))
+    return out
+
+
+def _stored(snaps: Path) -> list[tuple[str, str, str]]:
+    return sorted((c.url, c.timestamp, sha1_base32(c.body))
+                  for f in sorted(snaps.glob("*.warc.gz")) for c in iter_captures(f))
+
+
+def test_kill_9_at_several_points_then_rerun_equals_an_uninterrupted_run(tmp_path):
+    with FakeArchive(_captures(), page_size=25) as fake:
+        killer = Killer(fake)
+        clean = tmp_path / "clean"
+        killer.run(clean, None)
+        expected = _stored(clean)
+        assert len(expected) == 3 * len(IDS)
+
+        snaps = tmp_path / "killed"
+        points = [("cdx", 3), ("replay", 7), ("replay", 31), ("replay", 2), ("replay", 45)]
+        for point in points:
+            before = _whole_records(snaps) if snaps.exists() else set()
+            code = killer.run(snaps, point)
+            assert code == -signal.SIGKILL, f"not killed at {point}"
+            # nothing that was whole in a WARC before this run was asked for again
+            refetched = {u for u, _ in before} & set(killer.replayed)
+            assert not refetched, f"refetched after kill: {sorted(refetched)[:3]}"
+        before = _whole_records(snaps)
+        killer.run(snaps, None)
+        assert not ({u for u, _ in before} & set(killer.replayed))
+        killer.run(snaps, None)  # and once more: nothing at all to do
+        assert killer.seen.get("replay", 0) == 0 and killer.seen.get("cdx", 0) == 0
+
+    stored = _stored(snaps)
+    assert stored == expected
+    assert len(stored) == len(set(stored))
+    for f in snaps.glob("*.warc.gz"):
+        assert scan_members(f)[1] == f.stat().st_size  # no torn tails left
+    with Ledger(snaps) as ledger:
+        assert ledger.counts()["fetched"] == len(expected)
+        assert ledger.counts()["queued"] == 0
+
+
+def test_a_record_written_just_before_a_crash_is_recovered_and_a_torn_one_cut_off(tmp_path):
+    from kbharvest.crawl import FetchOptions, fetch
+    from kbharvest.http import HttpConfig
+
+    fast = HttpConfig(cdx_per_min=60000, replay_per_min=60000)
+    snaps = tmp_path / "snapshots"
+    with FakeArchive(_captures()[:6]) as fake:
+        opts = FetchOptions.from_args(["977000-977001"], snapshots=snaps, archive=fake.url)
+        fetch(opts, fast)
+        expected = _stored(snaps)
+        (warc,) = snaps.glob("*.warc.gz")
+        with Ledger(snaps) as ledger:
+            last = ledger.rows("SELECT * FROM captures WHERE state='fetched' "
+                               "ORDER BY warc_offset DESC")[0]
+            # the crash came after the WARC write, before the ledger step
+            ledger.update(last["id"], state="queued", warc_file=None)
+            ledger.db.execute("UPDATE warc_files SET committed_end=?", (last["warc_offset"],))
+        whole = warc.read_bytes()
+        warc.write_bytes(whole + whole[last["warc_offset"]:][:100])  # plus a torn record
+        fake.log.clear()
+        summary = fetch(opts, fast)
+    assert summary.recovered == 1 and summary.fetched == 0
+    assert fake.requests("replay") == []
+    assert warc.read_bytes() == whole
+    assert _stored(snaps) == expected
