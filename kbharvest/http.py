@@ -138,11 +138,12 @@ class RateLimiter:
     60-second window ever holds more than ``per_min`` of them, and there are no bursts."""
 
     def __init__(self, per_min: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, headroom: float = 0.005) -> None:
         if per_min <= 0:
             raise InputError(str(per_min), "rate limit must be positive")
-        # a hair over 60/per_min so float rounding never squeezes in one extra request
-        self.interval = 60.0 / per_min * (1 + 1e-9)
+        # ``headroom`` (0.5%) absorbs network jitter: requests spaced exactly 60/per_min apart
+        # could arrive a millisecond closer and put one too many into the archive's minute
+        self.interval = 60.0 / per_min * (1 + headroom)
         self.clock, self.sleep = clock, sleep
         self._next = float("-inf")
         self._lock = threading.Lock()
