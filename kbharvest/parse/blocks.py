@@ -257,6 +257,9 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         applies = [a for a in applies if a and not is_chrome(a)
                    and not re.match(r"(?:This article was previously published|kb\w+\s)", a)]
 
+    keywords = page.keywords
+    if not keywords and (s := first("keywords")) is not None:
+        keywords = [w for w in re.split(r"[\s,;]+", s.text) if re.match(r"^kb\w+$", w, re.I)]
     if not out_sections:
         warnings.append("no sections recognised")
     return Article(
@@ -274,7 +277,7 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         file_tables=file_tables,
         kb_refs=sorted(refs),
         applies_to=_dedupe(applies),
-        keywords=_dedupe(page.keywords),
+        keywords=_dedupe(keywords),
         warnings=warnings,
     )
 

@@ -21,6 +21,9 @@ def _gunzip_capped(data: bytes, name: str) -> bytes:
         raise InputError(name, f"corrupt gzip data ({exc})") from exc
     if len(out) > MAX_TEXT_BYTES:
         raise InputError(name, "decompressed page larger than 16 MiB")
+    if not d.eof and not out:
+        raise InputError(name, "corrupt or truncated gzip data (nothing could be decompressed)")
+    # a stream cut short still gives the page it holds so far
     return out
 
 
@@ -56,11 +59,20 @@ def decode_page(data: bytes | str, *, name: str, content_type: str | None = None
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                text = _decode_declared(data, content_type)
+                text = _mostly_utf8(data) or _decode_declared(data, content_type)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     if not text.strip():
         raise InputError(name, "empty input")
     return text
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few broken sequences (a page cut mid-character, one bad byte) is
+    still UTF-8: decode it with replacements rather than turning every accent to mojibake."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    multibyte = sum(1 for ch in text if ord(ch) > 127) - broken
+    return text if multibyte >= max(2 * broken, 1) else None
 
 
 def _decode_declared(data: bytes, content_type: str | None) -> str:

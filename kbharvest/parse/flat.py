@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kbharvest.models import Article
-from kbharvest.parse.blocks import Heading, Page, assemble
+from kbharvest.parse.blocks import Heading, Page, Para, assemble
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import is_chrome, parse_date
 from kbharvest.parse.urls import kb_from_url
@@ -44,6 +44,9 @@ _SITE_LINES = re.compile(r"^(?:Microsoft KB Archive/\d+|From BetaArchive Wiki|"
                          r"This article contents is Microsoft Copyrighted material\.|"
                          r"©.*|Trademarks|of Use \||This article was previously published "
                          r"under Q\d+)\s*$", re.I)
+_KEYWORDS_LINE = re.compile(r"^((?:Keywords|Schlüsselwörter|Stichwörter|Parole chiave|Chiavi|"
+                            r"Mots-clés|Palabras clave|Palavras-chave|キーワード)\s*:)\s*(.+)$",
+                            re.I)
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
 
 
@@ -141,6 +144,13 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
     chunk: list[str] = []
     for line in text2.split("\n"):
         s = line.strip()
+        km = _KEYWORDS_LINE.match(s)
+        if km:
+            page.blocks.extend(text_blocks(chunk))
+            chunk = []
+            page.blocks.append(Heading(km.group(1), depth=1, kind="keywords"))
+            page.blocks.append(Para(km.group(2)))
+            continue
         kind = heading_kind(s) if s and len(s) <= 100 else None
         if kind is not None and (s.isupper() or s in _SUBS or _is_heading_line(s)):
             page.blocks.extend(text_blocks(chunk))

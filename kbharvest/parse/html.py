@@ -12,7 +12,14 @@ from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, Para, Table, assemble
 from kbharvest.parse.flat import read_article_line
 from kbharvest.parse.plaintext import text_blocks
-from kbharvest.parse.textutil import KB_LINK, clean_ws, mark_link, is_chrome, parse_date, strip_chrome
+from kbharvest.parse.textutil import (
+    KB_LINK,
+    clean_ws,
+    is_chrome,
+    mark_link,
+    parse_date,
+    strip_chrome,
+)
 from kbharvest.parse.urls import kb_from_url
 from kbharvest.parse.vocab import LEVEL2_KINDS, TOC_NODES, heading_kind
 
@@ -358,7 +365,6 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
                   r"Type|Technology)\s*:|\n|$)", "\n".join(footer))
     if m and m.group(1).strip() and not page.keywords:
         page.keywords = m.group(1).split()
-    _keywords_from_section(page)
 
     url_kb, url_lang = kb_from_url(url)
     if page.kb_id is None and url_kb is None:
@@ -389,21 +395,6 @@ def _read_properties(text: str, page: Page) -> None:
         page.last_review = parse_date(m.group(1), dayfirst=True)
     if page.revision is None and (m := _PROP_REV.search(flat)):
         page.revision = m.group(1)
-
-
-def _keywords_from_section(page: Page) -> None:
-    """A 'Keywords:' heading's words become the keywords; they are not article text."""
-    out = []
-    for i, b in enumerate(page.blocks):
-        if isinstance(b, Heading) and heading_kind(b.text) == "keywords":
-            for nb in page.blocks[i + 1:]:
-                if isinstance(nb, Heading):
-                    break
-                words = nb.text if isinstance(nb, Para) else " ".join(
-                    " ".join(r) for r in getattr(nb, "rows", []))
-                out.extend(w for w in re.split(r"[\s,;]+", words) if re.match(r"^kb\w+$", w, re.I))
-    if out and not page.keywords:
-        page.keywords = out
 
 
 _HTML_TAG = re.compile(r"<(?:p|div|h[1-6]|br|table|tr|td|li|ul|ol|span|a|b|font|html|body|"
