@@ -406,12 +406,10 @@ def follow(session: ArchiveSession, url: str, ts: str, max_redirects: int) -> Ou
         if memento is None:
             return Outcome("rejected", f"archive redirected outside its replay ({absolute})",
                            chain=chain)
-        # an archived redirect: follow it inside the archive at the same moment
+        # an archived redirect: follow it inside the archive at the same moment; a Location
+        # the archive did not rewrite is relative to the original page, not to the archive
         if replay is not None:
             target_ts, target = replay
-        elif archive.is_own(absolute):
-            return Outcome("rejected", f"archived redirect to a non-replay address ({absolute})",
-                           chain=chain)
         else:
             target_ts, target = memento, urljoin(url, loc)
         chain.append({"kind": "archived", "url": url, "timestamp": memento,
