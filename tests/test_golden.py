@@ -43,26 +43,7 @@ PAGE_SUFFIXES = {".html", ".htm", ".txt", ".md"}
 
 # Cases the parser cannot pass yet. The lead empties this list as the parser lands;
 # the comparison itself is never loosened to make a case pass.
-XFAIL: set[str] = {
-    "classic-en-hotfix.html",
-    "classic-it-hotfix.html",
-    "classic-de-hotfix.html",
-    "classic-fr-hotfix.html",
-    "classic-en-howto-ie.html",
-    "kb2010-en-hotfix.html",
-    "help-en-security-update.html",
-    "topic-en-cumulative-update.html",
-    "ftp-txt-q241837.txt",
-    "msdn-cd-q156233.html",
-    "text-flattened-en.txt",
-    "text-flattened-pipes.txt",
-    "markdown-en-hotfix.md",
-    "reject-archive-error.html",
-    "reject-not-found.html",
-    "reject-sign-in.html",
-    "reject-empty-body.html",
-    "reject-wayback-not-archived.html",
-}
+XFAIL: set[str] = set()
 
 LONG_TEXT_KEYS = {
     "text",

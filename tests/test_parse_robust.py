@@ -87,7 +87,6 @@ def test_binary_input_is_rejected_as_binary() -> None:
     assert_named_rejection(outcome(png, "image.png"), "image.png", "binary")
 
 
-@pytest.mark.xfail(strict=False, reason="parser in progress: a cut gzip stream is reported as 'empty input'")
 def test_corrupt_gzip_is_rejected() -> None:
     assert_named_rejection(outcome(b"\x1f\x8b\x08\x00garbage", "page.html.gz"), "page.html.gz",
                            "gzip", "corrupt", "compress")
@@ -105,8 +104,6 @@ def test_page_cut_mid_tag_keeps_what_it_holds() -> None:
     assert part.symptoms == whole.symptoms and part.cause == whole.cause
 
 
-@pytest.mark.xfail(strict=False, reason="parser in progress: one broken UTF-8 sequence makes "
-                   "decode_page fall back to windows-1252 for the whole page (mojibake)")
 def test_page_cut_mid_utf8_sequence_is_still_read_as_utf8() -> None:
     full = CLASSIC_IT.read_bytes()
     whole = outcome(full, "full.html")
