@@ -280,8 +280,14 @@ def _is_archived_error(row: Any) -> bool:
     return sc.isdigit() and not (sc.startswith("2") or sc.startswith("3"))
 
 
-def select_captures(ledger: Ledger, opts: FetchOptions) -> None:
-    """Turn candidates into queued captures per ``opts.captures`` (idempotent)."""
+def select_captures(ledger: Ledger, opts: FetchOptions) -> dict[str, int]:
+    """Turn candidates into queued captures per ``opts.captures`` (idempotent).
+
+    Captures the CDX listing alone shows to be no article (archived error statuses, one
+    payload listed for many ids) are rejected without a fetch; returns those, by reason.
+    """
+    before = {r["reason"]: r["n"] for r in ledger.rows(
+        "SELECT reason, count(*) AS n FROM captures WHERE state='rejected' GROUP BY reason")}
     with ledger.tx():
         # archived errors need no fetch: the CDX already says what they are
         for row in ledger.rows("SELECT id, statuscode FROM captures WHERE state='candidate' "
@@ -308,6 +314,9 @@ def select_captures(ledger: Ledger, opts: FetchOptions) -> None:
             for row in ledger.rows("SELECT DISTINCT kb_id FROM captures WHERE kb_id IS NOT NULL"):
                 _select_next(ledger, opts, row["kb_id"])
             _select_all(ledger, topics_only=True)
+    after = {r["reason"]: r["n"] for r in ledger.rows(
+        "SELECT reason, count(*) AS n FROM captures WHERE state='rejected' GROUP BY reason")}
+    return {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
 
 
 def _select_all(ledger: Ledger, topics_only: bool = False) -> None:
@@ -500,7 +509,10 @@ class Crawler:
             self.summary.recovered = repair_store(ledger, opts.snapshots)
             ledger.meta("archive", self.session.archive.name)
             run_cdx(ledger, CdxClient(self.session), opts, self.summary, self.progress)
-            select_captures(ledger, opts)
+            for reason, n in select_captures(ledger, opts).items():
+                key = reason.split(" (")[0]
+                self.summary.rejected += n
+                self.summary.rejected_reasons[key] = self.summary.rejected_reasons.get(key, 0) + n
             info = {"operator": self.session.config.contact or "",
                     "description": f"KB captures harvested from {self.session.archive.name}",
                     "http-header-user-agent": self.session.user_agent,

@@ -235,11 +235,13 @@ class PrefixQuery:
 
 
 def id_prefixes(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
-                min_block: int = 8) -> Iterator[str]:
+                min_block: int = 2) -> Iterator[str]:
     """Decimal prefixes whose queries cover every wanted id, cheaply.
 
-    A 100-id block (``20000`` for 2000000–2000099) becomes one prefix when it is fully
-    wanted or holds at least ``min_block`` wanted ids; otherwise each id is its own prefix.
+    A 100-id block (``20000`` for 2000000–2000099) becomes one prefix when it holds at
+    least ``min_block`` wanted ids: CDX requests are the scarce resource (24/min), and one
+    block query usually fits in one answer page, so it costs no more than one id's query.
+    A lone id is its own prefix.
     Blocks are never coarser than 100 ids so each prefix belongs to one shard.
     """
     wanted: dict[int, set[int] | None] = {}  # block → ids (None: the whole block)

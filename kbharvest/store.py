@@ -40,7 +40,9 @@ from kbharvest.store_schema import (
 )
 
 DEFAULT_DB = Path("datasets/kb.duckdb")
-BATCH_SIZE = 2000
+BATCH_SIZE = 10_000  # records per transaction: big enough for DuckDB's bulk paths
+BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
+PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 # Never reach for the network: extensions are loaded from files we name (see search.py).
@@ -471,21 +473,27 @@ def load_records(
     records: Iterable[CaptureRecord],
     *,
     batch_size: int = BATCH_SIZE,
+    batch_seconds: float = BATCH_SECONDS,
     replace: bool = False,
     report: LoadReport | None = None,
     progress: ProgressFn | None = None,
 ) -> LoadReport:
     """Bulk-load records into an open database, ``batch_size`` per transaction.
 
-    Records whose capture id the database already holds are skipped unless ``replace``.
+    A batch is also committed once it has been filling for ``batch_seconds``. Records whose
+    capture id the database already holds are skipped unless ``replace``.
     Does not rebuild the search index (call :func:`kbharvest.search.build_index`).
     """
     report = report or LoadReport(db="")
     known = _known_ids(con)
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
+    # Checkpoint (rewrite the database file from the write-ahead log) once at the end rather
+    # than after every batch: each commit is still durable in the WAL.
+    con.execute("SET checkpoint_threshold = '1GB'")
     try:
         batch: list[CaptureRecord] = []
         batch_replace = False
+        started = time.monotonic()
         for rec in records:
             if rec.capture_id in known:
                 if not replace or known[rec.capture_id] is None:
@@ -494,9 +502,9 @@ def load_records(
                 batch_replace = True
             known[rec.capture_id] = None  # None: written in this run
             batch.append(rec)
-            if len(batch) >= batch_size:
+            if len(batch) >= batch_size or time.monotonic() - started > batch_seconds:
                 _flush(con, batch, workdir, batch_replace, report, progress)
-                batch, batch_replace = [], False
+                batch, batch_replace, started = [], False, time.monotonic()
         if batch:
             _flush(con, batch, workdir, batch_replace, report, progress)
     finally:
@@ -546,7 +554,8 @@ def load(
         known = _known_ids(con)
         pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
         try:
-            records = _parsed(paths, known, reparse, version, batch_size, pool, report, progress)
+            records = _parsed(paths, known, reparse, version, min(batch_size, PARSE_WINDOW),
+                              pool, report, progress)
             load_records(con, records, batch_size=batch_size, replace=reparse, report=report,
                          progress=progress)
         finally:
@@ -565,7 +574,7 @@ def load(
     return report
 
 
-def _parsed(paths, known, reparse, version, batch_size, pool, report, progress
+def _parsed(paths, known, reparse, version, window_size, pool, report, progress
             ) -> Iterator[CaptureRecord]:
     """Walk the inputs; yield a CaptureRecord for each capture that needs (re)loading."""
     seen: set[str] = set()
@@ -589,7 +598,7 @@ def _parsed(paths, known, reparse, version, batch_size, pool, report, progress
             continue
         seen.add(key)
         window.append((item, key, sha, version))
-        if len(window) >= batch_size:
+        if len(window) >= window_size:
             for rec in run(window):
                 report.parsed += 1
                 yield rec

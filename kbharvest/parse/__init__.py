@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -64,25 +65,50 @@ def parse_document(
     return article
 
 
-@dataclass(frozen=True)
 class ParseResult:
-    """One line of ``parse`` output: an article or a rejection, for one input."""
+    """One line of ``parse`` output: an article or a rejection, for one input.
 
-    input: str
-    article: Article | None = None
-    rejection: Rejection | None = None
+    Results travel between processes as their JSON line (cheap to pickle, and what the CLI
+    prints); the pydantic model is rebuilt only when asked for."""
+
+    __slots__ = ("_model", "input", "json", "kind")
+
+    def __init__(self, input: str, article: Article | None = None,
+                 rejection: Rejection | None = None) -> None:
+        model = article if article is not None else rejection
+        if model is None:
+            raise ValueError("a ParseResult holds an article or a rejection")
+        self.input = input
+        self.kind = "article" if article is not None else "rejection"
+        self.json = model.model_dump_json()
+        self._model: Article | Rejection | None = model
+
+    def __getstate__(self) -> tuple:
+        return (self.input, self.kind, self.json)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.input, self.kind, self.json = state
+        self._model = None
+
+    def _get(self) -> Article | Rejection:
+        if self._model is None:
+            cls = Article if self.kind == "article" else Rejection
+            self._model = cls.model_validate_json(self.json)
+        return self._model
 
     @property
-    def kind(self) -> str:
-        return "article" if self.article is not None else "rejection"
+    def article(self) -> Article | None:
+        return self._get() if self.kind == "article" else None  # type: ignore[return-value]
+
+    @property
+    def rejection(self) -> Rejection | None:
+        return self._get() if self.kind == "rejection" else None  # type: ignore[return-value]
 
     def to_json(self) -> str:
-        model = self.article if self.article is not None else self.rejection
-        assert model is not None
-        return model.model_dump_json(exclude_none=False)
+        return self.json
 
     def to_dict(self) -> dict:
-        return json.loads(self.to_json())
+        return json.loads(self.json)
 
 
 @dataclass(frozen=True)
@@ -166,6 +192,24 @@ def parse_paths(paths: Iterable[Path], jobs: int = 1) -> Iterator[ParseResult]:
         for item in items:
             yield _parse_one(item)
         return
+    # Ordered, bounded fan-out: at most `window` batches in flight, so a huge WARC never
+    # sits in memory at once; batches amortise the hand-off of small pages to workers.
+    batch, window = 32, jobs * 4
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        # map keeps argument order; chunks amortise process hand-off for small pages
-        yield from pool.map(_parse_one, items, chunksize=16)
+        pending: deque = deque()
+        chunk: list[_Input] = []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == batch:
+                pending.append(pool.submit(_parse_many, chunk))
+                chunk = []
+                if len(pending) >= window:
+                    yield from pending.popleft().result()
+        if chunk:
+            pending.append(pool.submit(_parse_many, chunk))
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _parse_many(items: list[_Input]) -> list[ParseResult]:
+    return [_parse_one(item) for item in items]
