@@ -27,11 +27,14 @@ def _gunzip_capped(data: bytes, name: str) -> bytes:
     return out
 
 
+_TEXT_BYTES = bytes(range(9, 14)) + bytes(range(32, 256))
+
+
 def _looks_binary(sample: bytes) -> bool:
     if b"\x00" in sample:
         # UTF-16 text has NULs too, but carries a BOM; checked before this
         return True
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    controls = len(sample.translate(None, _TEXT_BYTES))
     return controls > max(8, len(sample) // 50)
 
 

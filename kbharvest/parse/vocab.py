@@ -152,8 +152,9 @@ _LOOKUP: dict[str, str] = {}
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation at the ends, collapse spaces."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("’", "'").replace("\u200b", "").lower()
     text = re.sub(r"\s+", " ", text).strip(" \t:：.-–—•|#*_")
     return text
