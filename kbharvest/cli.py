@@ -194,6 +194,138 @@ def import_(paths: tuple[Path, ...], snapshots: Path) -> None:
     sys.exit(1 if s.errors else 0)
 
 
+_DB_OPTION = click.option(
+    "--db", type=click.Path(path_type=Path, dir_okay=False), default=Path("datasets/kb.duckdb"),
+    show_default=True, help="The DuckDB database file.")
+
+
+@cli.command()
+@click.argument("snapshots", nargs=-1, type=click.Path(path_type=Path))
+@_DB_OPTION
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Parse with N worker processes (one process writes the database).")
+@click.option("--reparse", is_flag=True,
+              help="Parse every capture again, even those already loaded, and replace their "
+                   "rows (after a parser change).")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show a progress bar on stderr.")
+def load(snapshots: tuple[Path, ...], db: Path, jobs: int, reparse: bool, progress: bool) -> None:
+    """Parse stored captures and bulk-load them into the DuckDB database.
+
+    SNAPSHOTS are WARC files, folders or any input `parse` accepts (default: snapshots/).
+    Incremental and idempotent: captures already loaded are skipped. Rejected captures
+    are loaded too, with their reasons. Exit status 1 when an input could not be read.
+
+    \b
+    Example:
+      kbharvest load snapshots/ --db datasets/kb.duckdb --jobs 2
+    """
+    from kbharvest.render import LoadProgress, render_load_report
+    from kbharvest.store import load as load_captures
+
+    with LoadProgress(enabled=progress) as bar:
+        report = load_captures(list(snapshots) or [Path("snapshots")], db, jobs=jobs,
+                               reparse=reparse, progress=bar)
+    render_load_report(report)
+    sys.exit(1 if report.errors else 0)
+
+
+@cli.command()
+@click.argument("snapshots", required=False, type=click.Path(path_type=Path),
+                default=Path("snapshots"))
+@_DB_OPTION
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Parse with N worker processes.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show a progress bar on stderr.")
+def build(snapshots: Path, db: Path, jobs: int, progress: bool) -> None:
+    """The main job: load every capture in snapshots/ into the database, then print its stats.
+
+    \b
+    Example:
+      kbharvest build                      # snapshots/ → datasets/kb.duckdb
+      kbharvest build my-snapshots/ --db my.duckdb
+    """
+    from kbharvest.render import LoadProgress, render_load_report, render_stats
+    from kbharvest.store import build as build_db
+
+    with LoadProgress(enabled=progress) as bar:
+        report, stats = build_db(snapshots, db, jobs=jobs, progress=bar)
+    render_load_report(report)
+    render_stats(stats)
+    sys.exit(1 if report.errors else 0)
+
+
+@cli.command()
+@click.argument("sql")
+@_DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True, help="How to print the rows.")
+def query(sql: str, db: Path, fmt: str) -> None:
+    """Run SQL on the database, read-only (tables, views and match_bm25 are there).
+
+    \b
+    Example:
+      kbharvest query "SELECT kb_id, title FROM latest_articles ORDER BY kb_id LIMIT 5"
+      kbharvest query "SELECT * FROM files WHERE lower(file_name) = 'volsnap.sys'" --format csv
+    """
+    from kbharvest.render import render_query
+    from kbharvest.store_read import query as run_query
+
+    render_query(run_query(sql, db), fmt)
+
+
+@cli.command()
+@click.argument("text")
+@_DB_OPTION
+@click.option("--limit", "-n", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="How many articles to show.")
+def search(text: str, db: Path, limit: int) -> None:
+    """Full-text search (BM25 over titles and section texts), best first, with snippets.
+
+    \b
+    Example:
+      kbharvest search "stop 0xD6 snapshot" --limit 5
+    """
+    from kbharvest.render import render_search
+    from kbharvest.search import search as run_search
+
+    render_search(run_search(text, db, limit=limit))
+
+
+@cli.command()
+@click.argument("kb_id", type=click.IntRange(min=1))
+@_DB_OPTION
+@click.option("--lang", "language", help="Which language (default: en-us, else any).")
+def show(kb_id: int, db: Path, language: str | None) -> None:
+    """Show one article for reading: sections, hotfix facts, file tables, provenance, history.
+
+    \b
+    Example:
+      kbharvest show 977153
+      kbharvest show 977153 --lang de-de
+    """
+    from kbharvest.render import render_article
+    from kbharvest.store_read import get_article
+
+    render_article(get_article(kb_id, db, language=language))
+
+
+@cli.command()
+@_DB_OPTION
+def stats(db: Path) -> None:
+    """Count what the database holds: per template, language, year and rejection reason.
+
+    \b
+    Example:
+      kbharvest stats --db datasets/kb.duckdb
+    """
+    from kbharvest.render import render_stats
+    from kbharvest.store_read import stats as db_stats
+
+    render_stats(db_stats(db))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kbharvest")
