@@ -341,7 +341,7 @@ def restart_requirement(text: str) -> str:
 _NO_REPLACE = re.compile(
     r"does not replace|doesn't replace|not replace any|no (other )?hotfix(es)? (is|are) "
     r"replaced|ersetzt keine|non sostituisce|ne remplace aucun|no reemplaza|nao substitui|"
-    r"置き換えません|不替换", re.I)
+    r"置き換えません|置き換えるものではありません|不替换|不会替换", re.I)
 
 
 def replaced_ids(text: str, own: int | None) -> list[int]:

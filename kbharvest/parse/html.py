@@ -34,7 +34,7 @@ _SKIP_CLASSES = frozenset({
     "supleftnav", "ocparticlefooter", "ocpfooter", "ocpheader", "uhfheader", "uhffooter",
     "articleproperty", "kbtitle", "toc", "toctitle", "hotfixdownload", "expandall",
     "navtitle", "langpicker", "kb_feedback", "rating", "ocpshare", "appliestoblock",
-    "ocparticledate",
+    "appliestolist", "ocparticledate", "lastupdated", "article-date", "kb_articleid",
 })
 _SKIP_IDS = frozenset({"header", "footer", "leftnav", "rightnav", "breadcrumb",
                        "kb_feedback", "feedbackarea", "uhfheader", "uhffooter", "searchbox"})
@@ -146,16 +146,40 @@ def _bold_heading(tag: Tag) -> str | None:
 class _Walker:
     """One pass over the body: headings, paragraphs, tables and <pre> text, in order."""
 
-    def __init__(self, hints: dict[int, str], title_el: Tag | None,
-                 bold_headings: bool = True) -> None:
+    def __init__(self, page: Page, title_el: Tag | None, bold_headings: bool = True) -> None:
         # old pages set some headings as bold paragraphs; on /help/ and /topic/ pages bold
         # labels ("Symptoms", "Workaround") only structure a known issue's text
         self.bold_headings = bold_headings
+        self.page = page
         self.blocks: list = []
         self.buf: list[str] = []
-        self.hints = hints
         self.title_el = title_el
         self.links: list[str] = []
+
+    def _toc_hint(self, script: Tag) -> None:
+        """loadTOCNode(1, 'symptoms') names the section whose heading precedes it."""
+        m = _TOC.search(script.string or "")
+        if not m:
+            return
+        kind = TOC_NODES.get(m.group(2).lower())
+        if not kind or (m.group(1) != "1" and kind not in LEVEL2_KINDS):
+            # loadTOCNode(2, 'resolution') under a sub-heading names the parent section
+            return
+        for b in reversed(self.blocks):
+            if isinstance(b, Heading):
+                if b.kind is None:
+                    b.kind = kind
+                return
+
+    def _facts(self, node: Tag, names: list[str]) -> None:
+        """Boxes that are not text but state facts: article properties, applies-to lists."""
+        if "appliestoblock" in names or "appliestolist" in names:
+            for li in node.find_all("li"):
+                t = _text(li)
+                if t and t not in self.page.applies_to:
+                    self.page.applies_to.append(t)
+        elif names and any(n in _FACT_BOXES for n in names):
+            _read_properties(node.get_text("\n", strip=True), self.page)
 
     def flush(self) -> None:
         if not self.buf:
@@ -192,7 +216,14 @@ class _Walker:
             if name == "br":
                 self.buf.append("\n")
                 continue
+            if name == "script":
+                self._toc_hint(node)
+                continue
             if _skip(node):
+                if name in ("div", "span", "table", "ul", "p"):
+                    cls = _classes(node)
+                    tid = node.get("id")
+                    self._facts(node, [*cls, tid.lower()] if isinstance(tid, str) else cls)
                 continue
             if node is self.title_el:
                 continue
@@ -200,7 +231,7 @@ class _Walker:
                 self.flush()
                 text = _text(node)
                 if text and not is_chrome(text):
-                    kind = self.hints.get(id(node))
+                    kind = None
                     if kind is None:
                         a = node.find("a", class_="accessibilityanchor")
                         title = a.get("title") if a is not None else None
@@ -246,9 +277,13 @@ class _Walker:
         self.flush()
 
 
+_FACT_BOXES = frozenset({"articleproperty", "ocparticledate", "lastupdated", "article-date",
+                         "kb_articleid"})
+
+
 def _meta(soup: BeautifulSoup) -> dict[str, str]:
     out = {}
-    for m in soup.find_all("meta"):
+    for m in (soup.head or soup).find_all("meta"):
         key = (m.get("name") or m.get("property") or m.get("http-equiv") or "")
         val = m.get("content")
         if isinstance(key, str) and isinstance(val, str):
@@ -257,12 +292,20 @@ def _meta(soup: BeautifulSoup) -> dict[str, str]:
 
 
 def _title(soup: BeautifulSoup) -> tuple[str | None, Tag | None]:
-    for sel in ("h1.title", "h1.ocpArticleTitle", "h1#mt_title", "h1"):
-        el = soup.select_one(sel)
-        if el is not None:
-            t = _text(el)
-            if t:
-                return t, el
+    best: tuple[int, str, Tag] | None = None
+    for el in soup.find_all("h1"):
+        t = _text(el)
+        if not t:
+            continue
+        named = "title" in _classes(el) or "ocparticletitle" in _classes(el) \
+            or el.get("id") == "mt_title"
+        rank = 0 if named else 1
+        if best is None or rank < best[0]:
+            best = (rank, t, el)
+            if rank == 0:
+                break
+    if best is not None:
+        return best[1], best[2]
     el = soup.find("title")
     if el is not None:
         t = _TITLE_SUFFIX.sub("", _text(el))
@@ -284,20 +327,6 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     meta = _meta(soup)
     page = Page()
 
-    # loadTOCNode(1, 'symptoms') names the section whose heading precedes it
-    hints: dict[int, str] = {}
-    for script in soup.find_all("script"):
-        m = _TOC.search(script.string or "")
-        if not m:
-            continue
-        kind = TOC_NODES.get(m.group(2).lower())
-        if m.group(1) != "1" and kind not in LEVEL2_KINDS:
-            # loadTOCNode(2, 'resolution') under a sub-heading names the parent section
-            continue
-        h = script.find_previous(["h1", "h2", "h3", "h4", "h5", "h6"])
-        if kind and h is not None and id(h) not in hints:
-            hints[id(h)] = kind
-
     page.title, title_el = _title(soup)
     html_el = soup.find("html")
     lang = meta.get("ms.locale") or (html_el.get("lang") if html_el is not None else None)
@@ -314,18 +343,8 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     if meta.get("keywords"):
         page.keywords = [k for k in re.split(r"[\s,;]+", meta["keywords"]) if k]
 
-    # the article-property box: id, last review, revision (localised labels)
-    for prop in soup.select(".articleProperty, #articleProperty, .articleproperty"):
-        _read_properties(prop.get_text("\n", strip=True), page)
-
     root = soup.body or soup
-    for item in soup.select(".appliesToList li, li.appliesToItem"):
-        t = _text(item)
-        if t and t not in page.applies_to:
-            page.applies_to.append(t)
-    for el in soup.select(".ocpArticleDate, .lastUpdated, .article-date"):
-        _read_properties(_text(el), page)
-    walker = _Walker(hints, title_el, bold_headings=template not in ("topic", "help"))
+    walker = _Walker(page, title_el, bold_headings=template not in ("topic", "help"))
     walker.walk(root)
     page.links = walker.links
 

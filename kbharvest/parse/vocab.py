@@ -153,10 +153,12 @@ _LOOKUP: dict[str, str] = {}
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation at the ends, collapse spaces."""
     if not text.isascii():
+        # drop Latin accents only: Japanese voicing marks are part of the letter
         text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFC", "".join(
+            ch for ch in text if not "\u0300" <= ch <= "\u036f"))
     text = text.replace("’", "'").replace("\u200b", "").lower()
-    text = re.sub(r"\s+", " ", text).strip(" \t:：.-–—•|#*_")
+    text = re.sub(r"\s+", " ", text).strip(" \t:：.。-–—•|#*_")
     return text
 
 
