@@ -143,11 +143,10 @@ def search(text: str, db: Path | str = DEFAULT_DB, *, limit: int = 10) -> Search
 
 
 def _ilike(con, terms: list[str], limit: int, state: str) -> list[tuple]:
-    # Without the index table (never built), search the newest captures directly.
+    # The documents table is current unless a load was cut short: then read the views.
     tables = {r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables").fetchall()}
-    source = INDEX_TABLE if INDEX_TABLE in tables and state.startswith("unavailable") else (
-        f"({_DOCS_SELECT})")
+    source = INDEX_TABLE if INDEX_TABLE in tables and state != "stale" else f"({_DOCS_SELECT})"
     hit_count = " + ".join("(title || ' ' || body ILIKE ?)::INT" for _ in terms)
     any_hit = " OR ".join("(title || ' ' || body ILIKE ?)" for _ in terms)
     args = [f"%{t}%" for t in terms]
