@@ -63,7 +63,8 @@ _SPACES = re.compile(r"[ \t\u00a0\u2002\u2003\u2009\u202f]+")
 
 def golden_pages() -> list[Path]:
     return sorted(
-        p for p in GOLDEN.iterdir() if p.suffix in PAGE_SUFFIXES and not p.name.startswith("_")
+        p for p in GOLDEN.iterdir()
+        if p.suffix in PAGE_SUFFIXES and not p.name.startswith("_") and p.name != "README.md"
     )
 
 

@@ -32,7 +32,7 @@ NOT_FOUND = GOLDEN / "reject-not-found.html"
 ARCHIVE_ERROR = GOLDEN / "reject-wayback-not-archived.html"
 
 GOLDEN_PAGES = sorted(p for p in GOLDEN.iterdir() if not p.name.endswith(".json")
-                      and p.suffix in {".html", ".txt", ".md"})
+                      and p.suffix in {".html", ".txt", ".md"} and p.name != "README.md")
 
 
 class Hang(Exception):
