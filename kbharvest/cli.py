@@ -126,7 +126,8 @@ def schema(out: Path, check: bool) -> None:
 @click.option("--replay-per-min", type=click.FloatRange(min=0.01), default=480.0,
               show_default=True, help="Replay request limit (archive.org allows about 600/min).")
 @click.option("--pause-on-429", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="Seconds every request waits after a 429 (or the archive's Retry-After).")
+              help="Seconds every request waits after a 429, or the archive's longer "
+                   "Retry-After (archive.org: keep at least 60).")
 @click.option("--timeout", type=click.FloatRange(min=0.01), default=60.0, show_default=True,
               help="Read timeout in seconds (connect timeout is at most 10 s).")
 @click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True,

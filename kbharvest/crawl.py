@@ -325,6 +325,10 @@ def _select_all(ledger: Ledger, topics_only: bool = False) -> None:
     for r in rows:
         key = (r["kb_id"] if r["kb_id"] is not None else r["url"],
                r["digest"] or f"{r['url']} {r['timestamp']}")
+        if _row_rank(r)[0] == 2:
+            # redirect bodies are often empty, so equal digests say nothing about where
+            # they lead; the same URL redirecting with the same body does lead to one place
+            key = (*key, r["url"].split("://", 1)[-1].lower())
         groups.setdefault(key, []).append(r)
     for members in groups.values():
         if any(m["state"] != "candidate" for m in members):
@@ -443,11 +447,19 @@ _BAD_TITLES = [
 ]
 
 
+# Any of these and the page is kept whatever its title says (KB articles about HTTP 404
+# errors and sign-in problems exist).
+_ARTICLE_SIGNS = re.compile(rb"loadTOCNode|awa-kb_id|ms\.kb_id|name=\"?kbid|Article ID|"
+                            rb"\bSYMPTOMS\b|\bCAUSE\b|\bRESOLUTION\b|ocpArticleContent", re.I)
+
+
 def page_reject_reason(body: bytes) -> str | None:
     """A page that is certainly not an article (empty, not-found, sign-in, locale chooser,
     the support home page), judged by cheap signs; None when it may be an article."""
     if not body.strip():
         return "empty body"
+    if _ARTICLE_SIGNS.search(body[:300_000]):
+        return None
     m = _TITLE.search(body[:200_000])
     if m:
         title = re.sub(r"\s+", " ", m.group(1).decode("utf-8", "replace")).strip()
@@ -544,8 +556,12 @@ class Crawler:
                         _select_next(ledger, self.opts, row["kb_id"])
 
     def _ids_done(self) -> int:
-        return self.ledger.db.execute("SELECT count(DISTINCT kb_id) FROM captures "
-                                      "WHERE state='fetched'").fetchone()[0]
+        if self._ids is None:  # counted once, then kept up to date as captures are stored
+            self._ids = {r[0] for r in self.ledger.db.execute(
+                "SELECT DISTINCT kb_id FROM captures WHERE state='fetched'")}
+        return len(self._ids)
+
+    _ids: set[int] | None = None
 
     def _fetch_one(self, row: Any) -> None:
         ledger, opts = self.ledger, self.opts
@@ -654,6 +670,8 @@ class Crawler:
                              digest_match=None if match is None else int(match),
                              chain=chain, reason=None)
         self.summary.fetched += 1
+        if self._ids is not None:
+            self._ids.add(kb_id)
 
     def _finish(self, start: float) -> None:
         s, stats = self.summary, self.session.stats

@@ -90,8 +90,12 @@ def _text(node: Tag) -> str:
     return clean_ws(node.get_text(" ", strip=True))
 
 
+_LAYOUT_INSIDE = frozenset({"table", "h1", "h2", "h3", "h4", "h5", "h6", "pre"})
+
+
 def _is_data_table(table: Tag) -> bool:
-    return table.find(["table", "h1", "h2", "h3", "h4", "h5", "h6", "pre"]) is None
+    """A table of data, not one that lays out the page (those hold headings or tables)."""
+    return not any(getattr(d, "name", None) in _LAYOUT_INSIDE for d in table.descendants)
 
 
 _CELL_BREAKS = frozenset({"p", "div", "br", "li", "ul", "ol", "pre", "table", "tr"})
@@ -111,8 +115,10 @@ def _cell_text(cell: Tag) -> str:
 
 def _rows(table: Tag) -> list[list[str]]:
     rows = []
-    for tr in table.find_all("tr"):
-        cells = [_cell_text(td) for td in tr.find_all(["td", "th"])]
+    for tr in table.descendants:
+        if getattr(tr, "name", None) != "tr":
+            continue
+        cells = [_cell_text(td) for td in tr.children if getattr(td, "name", None) in ("td", "th")]
         if any(cells):
             rows.append(cells)
     return rows
@@ -201,7 +207,8 @@ class _Walker:
             if isinstance(node, NavigableString):
                 if isinstance(node, (Comment, Doctype, ProcessingInstruction)):
                     continue
-                self.buf.append(re.sub(r"\s+", " ", str(node)))
+                # source line breaks are spaces; clean_ws collapses the runs at flush
+                self.buf.append(str(node).replace("\n", " "))
                 continue
             if not isinstance(node, Tag):
                 continue
@@ -233,7 +240,8 @@ class _Walker:
                 if text and not is_chrome(text):
                     kind = None
                     if kind is None:
-                        a = node.find("a", class_="accessibilityanchor")
+                        a = next((d for d in node.descendants if getattr(d, "name", None) == "a"
+                                  and "accessibilityanchor" in _classes(d)), None)
                         title = a.get("title") if a is not None else None
                         if isinstance(title, str) and TOC_NODES.get(title.lower()) in LEVEL2_KINDS:
                             # otherwise it names the parent section, like loadTOCNode(2, …)
