@@ -136,13 +136,7 @@ CREATE TABLE IF NOT EXISTS keywords (
 
 CREATE INDEX IF NOT EXISTS articles_kb_id ON articles (kb_id);
 
-CREATE INDEX IF NOT EXISTS articles_capture_id ON articles (capture_id);
-
 CREATE INDEX IF NOT EXISTS file_rows_file_name ON file_rows (file_name);
-
-CREATE INDEX IF NOT EXISTS file_rows_kb_id ON file_rows (kb_id);
-
-CREATE INDEX IF NOT EXISTS sections_capture_id ON sections (capture_id);
 
 -- One row per (kb_id, language): the article from its newest capture.
 CREATE OR REPLACE VIEW latest_articles AS
