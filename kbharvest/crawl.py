@@ -319,16 +319,20 @@ def select_captures(ledger: Ledger, opts: FetchOptions) -> dict[str, int]:
     return {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
 
 
+def _same_as_key(row: Any) -> tuple[str, ...]:
+    # captures with equal keys give the same result when fetched: equal payloads, or for
+    # redirects (whose bodies are often empty) equal payloads at the same URL
+    if _row_rank(row)[0] == 2:
+        return (row["digest"], row["url"].split("://", 1)[-1].lower())
+    return (row["digest"],)
+
+
 def _select_all(ledger: Ledger, topics_only: bool = False) -> None:
     rows = ledger.rows("SELECT * FROM captures" + (" WHERE kb_id IS NULL" if topics_only else ""))
     groups: dict[tuple, list] = {}
     for r in rows:
         key = (r["kb_id"] if r["kb_id"] is not None else r["url"],
-               r["digest"] or f"{r['url']} {r['timestamp']}")
-        if _row_rank(r)[0] == 2:
-            # redirect bodies are often empty, so equal digests say nothing about where
-            # they lead; the same URL redirecting with the same body does lead to one place
-            key = (*key, r["url"].split("://", 1)[-1].lower())
+               *(_same_as_key(r) if r["digest"] else (f"{r['url']} {r['timestamp']}",)))
         groups.setdefault(key, []).append(r)
     for members in groups.values():
         if any(m["state"] != "candidate" for m in members):
@@ -344,9 +348,9 @@ def _select_next(ledger: Ledger, opts: FetchOptions, kb_id: int) -> None:
         return
     if any(r["state"] == "failed" and r["attempts"] < opts.max_attempts for r in rows):
         return
-    tried = {r["digest"] for r in rows if r["state"] != "candidate" and r["digest"]}
+    tried = {_same_as_key(r) for r in rows if r["state"] != "candidate" and r["digest"]}
     cands = [r for r in rows if r["state"] == "candidate" and not _is_archived_error(r)
-             and r["digest"] not in tried]
+             and _same_as_key(r) not in tried]
     if not cands:
         return
     # by time alone: a redirect that leads to the article counts as that moment's version;

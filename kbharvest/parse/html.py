@@ -152,14 +152,15 @@ def _bold_heading(tag: Tag) -> str | None:
 class _Walker:
     """One pass over the body: headings, paragraphs, tables and <pre> text, in order."""
 
-    def __init__(self, page: Page, title_el: Tag | None, bold_headings: bool = True) -> None:
+    def __init__(self, page: Page, bold_headings: bool = True) -> None:
         # old pages set some headings as bold paragraphs; on /help/ and /topic/ pages bold
         # labels ("Symptoms", "Workaround") only structure a known issue's text
         self.bold_headings = bold_headings
         self.page = page
         self.blocks: list = []
         self.buf: list[str] = []
-        self.title_el = title_el
+        # (rank, block index) of the h1 headings: the best one is the article's title
+        self.h1s: list[tuple[int, int]] = []
         self.links: list[str] = []
 
     def _toc_hint(self, script: Tag) -> None:
@@ -197,6 +198,14 @@ class _Walker:
         if lines:
             self.blocks.append(Para("\n".join(lines)))
 
+    def take_title(self) -> str | None:
+        """Remove the article title (the first class="title" h1, else the first h1) from the
+        blocks and return it."""
+        if not self.h1s:
+            return None
+        _, index = min(self.h1s)
+        return self.blocks.pop(index).text
+
     def walk(self, root: Tag) -> None:
         stack: list[tuple[object, bool]] = [(root, False)]
         while stack:
@@ -232,8 +241,6 @@ class _Walker:
                     tid = node.get("id")
                     self._facts(node, [*cls, tid.lower()] if isinstance(tid, str) else cls)
                 continue
-            if node is self.title_el:
-                continue
             if name in _HEADINGS or name == "summary":
                 self.flush()
                 text = _text(node)
@@ -247,6 +254,10 @@ class _Walker:
                             # otherwise it names the parent section, like loadTOCNode(2, …)
                             kind = TOC_NODES.get(title.lower())
                     depth = _HEADINGS.get(name, 5)
+                    if name == "h1":
+                        named = bool({"title", "ocparticletitle"} & set(_classes(node))) \
+                            or node.get("id") == "mt_title"
+                        self.h1s.append((0 if named else 1, len(self.blocks)))
                     self.blocks.append(Heading(text, depth=depth, kind=kind))
                 continue
             if name == "p" and self.bold_headings and (label := _bold_heading(node)):
@@ -299,27 +310,11 @@ def _meta(soup: BeautifulSoup) -> dict[str, str]:
     return out
 
 
-def _title(soup: BeautifulSoup) -> tuple[str | None, Tag | None]:
-    best: tuple[int, str, Tag] | None = None
-    for el in soup.find_all("h1"):
-        t = _text(el)
-        if not t:
-            continue
-        named = "title" in _classes(el) or "ocparticletitle" in _classes(el) \
-            or el.get("id") == "mt_title"
-        rank = 0 if named else 1
-        if best is None or rank < best[0]:
-            best = (rank, t, el)
-            if rank == 0:
-                break
-    if best is not None:
-        return best[1], best[2]
+def _head_title(soup: BeautifulSoup) -> str | None:
     el = soup.find("title")
     if el is not None:
-        t = _TITLE_SUFFIX.sub("", _text(el))
-        if t:
-            return t, None
-    return None, None
+        return _TITLE_SUFFIX.sub("", _text(el)) or None
+    return None
 
 
 _FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\n", re.S)
@@ -335,7 +330,6 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     meta = _meta(soup)
     page = Page()
 
-    page.title, title_el = _title(soup)
     html_el = soup.find("html")
     lang = meta.get("ms.locale") or (html_el.get("lang") if html_el is not None else None)
     lang = lang or meta.get("language") or meta.get("content-language")
@@ -352,8 +346,9 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
         page.keywords = [k for k in re.split(r"[\s,;]+", meta["keywords"]) if k]
 
     root = soup.body or soup
-    walker = _Walker(page, title_el, bold_headings=template not in ("topic", "help"))
+    walker = _Walker(page, bold_headings=template not in ("topic", "help"))
     walker.walk(root)
+    page.title = walker.take_title() or _head_title(soup)
     page.links = walker.links
 
     blocks: list = []
