@@ -38,6 +38,14 @@ def fault_history() -> list[Capture]:
                 status=301, headers=[("Location", "http://support.microsoft.com/kb/977159")]),
         # an archived 404: known from the CDX alone
         Capture("http://support.microsoft.com/kb/977160", "20170101000000", b"gone", status=404),
+        # later captures of old URLs that are no articles: empty, sign-in, 404 page, locale
+        Capture("http://support.microsoft.com/kb/977157/en-us", "20190101000000", b" \n"),
+        Capture("http://support.microsoft.com/kb/977155/en-us", "20190101000000", b"",
+                status=302, headers=[("Location", "https://login.live.com/login.srf?wa=1")]),
+        Capture("http://support.microsoft.com/kb/977156/en-us", "20190101000000", b"",
+                status=302, headers=[("Location", "/common/404Error.aspx?404;kb/977156")]),
+        Capture("http://support.microsoft.com/kb/977154/en-us", "20190101000000", b"",
+                status=302, headers=[("Location", "http://support.microsoft.com/selectlocale.aspx")]),
     ]
 
 
@@ -82,6 +90,10 @@ def test_a_clean_crawl_stores_every_distinct_version_and_explains_the_rest(clean
     assert reasons["http://support.microsoft.com/kb/977159"] == "redirect loop"
     assert reasons["http://support.microsoft.com/kb/977160"] == "archived HTTP status 404"
     assert reasons["http://support.microsoft.com/kb/977154"] == "redirect to the support home page"
+    assert reasons["http://support.microsoft.com/kb/977157/en-us"] == "empty body"
+    assert reasons["http://support.microsoft.com/kb/977155/en-us"] == "sign-in page"
+    assert reasons["http://support.microsoft.com/kb/977156/en-us"] == "archived 404 error page"
+    assert reasons["http://support.microsoft.com/kb/977154/en-us"] == "locale chooser page"
     assert en_us["digest_match"] == 0  # a CDX digest mismatch is data, not a failure
     kinds = [hop["kind"] for hop in json.loads(topic["chain"])]
     assert kinds == ["archived", "archive"]  # historical 301, then "found capture at"
@@ -162,6 +174,17 @@ def test_latest_takes_the_newest_article_version_skipping_soft_404s(tmp_path):
     snaps = tmp_path / "snapshots"
     with _fake() as fake:
         opts = FetchOptions.from_args(["977153", "977154"], snapshots=snaps, archive=fake.url,
+                                      captures="latest", fsync=False)
+        fetch(opts, HttpConfig(**FAST))
+    assert [u for u, _, _ in _stored(snaps)] == [TOPIC]
+
+
+def test_latest_looks_past_a_newer_redirect_to_the_home_page_with_the_same_empty_body(tmp_path):
+    snaps = tmp_path / "snapshots"
+    extra = Capture("http://support.microsoft.com/kb/977153", "20230101000000", b"", status=301,
+                    headers=[("Location", "https://support.microsoft.com/")])
+    with FakeArchive([*fault_history(), extra]) as fake:
+        opts = FetchOptions.from_args(["977153"], snapshots=snaps, archive=fake.url,
                                       captures="latest", fsync=False)
         fetch(opts, HttpConfig(**FAST))
     assert [u for u, _, _ in _stored(snaps)] == [TOPIC]
