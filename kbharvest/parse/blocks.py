@@ -25,7 +25,7 @@ from kbharvest.parse.filetables import (
     text_row,
 )
 from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in, take_links
-from kbharvest.parse.vocab import CHROME_HEADINGS, LEVEL1_KINDS, fold, heading_kind
+from kbharvest.parse.vocab import CHROME_HEADINGS, LEVEL1_KINDS, LEVEL2_KINDS, fold, heading_kind
 
 
 @dataclass
@@ -137,7 +137,12 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     headings = [b for b in page.blocks if isinstance(b, Heading)]
     top_depths = [h.depth for h in headings
                   if (h.kind or heading_kind(h.text) or "other") in LEVEL1_KINDS]
-    top = min(top_depths) if top_depths else min((h.depth for h in headings), default=1)
+    if not top_depths:
+        # an excerpt that starts inside a section ("Hotfix information", "Prerequisites"):
+        # sub-heading kinds stay level 2
+        top_depths = [h.depth for h in headings
+                      if (h.kind or heading_kind(h.text) or "other") not in LEVEL2_KINDS] or [1]
+    top = min(top_depths)
 
     sections: list[dict] = []
     current: dict | None = None

@@ -102,6 +102,7 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
 
     body: list[str] = []
     title_done = False
+    title_last_chance = False
     for idx, line in enumerate(lines):
         s = line.strip()
         art = read_article_line(s) if page.kb_id is None else None
@@ -112,7 +113,9 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             title, after = _title_from(art.get("rest", ""))
             if title and not page.title:
                 page.title = title
-                title_done = True
+            # the title comes before the article-ID line, on it, or on the line right after
+            title_done = bool(page.title)
+            title_last_chance = True
             if after:
                 body.append(after)
             continue
@@ -127,6 +130,7 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         if not title_done and s:
             # the title: the first short line that is not a heading, chrome or a sentence
             if (not is_chrome(s) and heading_kind(s) is None and len(s) < 250
+                    and not re.match(r"[•*·\-]\s", s)
                     and not s.endswith((".", ":")) and not _CAPS_RE.match(s)
                     and "Article ID" not in s):
                 # "General information about … hotfixes (295413)": the number is the id
@@ -136,7 +140,8 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
                 page.title = s
                 title_done = True
                 continue
-            if heading_kind(s) is not None or len(s) > 80 or s.endswith("."):
+            if heading_kind(s) is not None or len(s) > 80 or s.endswith(".") \
+                    or title_last_chance:
                 title_done = True
         body.append(line)
 
