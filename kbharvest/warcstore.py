@@ -285,44 +285,42 @@ class Member:
 def scan_members(path: Path, start: int = 0) -> tuple[list[Member], int]:
     """Walk the gzip members of ``path`` from ``start``; return the whole records found and
     the offset where the last whole one ends (a torn tail starts there)."""
-    data = Path(path).read_bytes()[start:]
+    data = memoryview(Path(path).read_bytes())
     members: list[Member] = []
-    pos = 0
+    pos = start
     while pos < len(data):
         d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        head = b""
+        size = 0
+        p = pos
         try:
-            out = d.decompress(data[pos:])
+            # feed in blocks: slicing the rest of the file per member would be quadratic
+            while not d.eof and p < len(data):
+                block = data[p:p + 65536]
+                out = d.decompress(block)
+                if len(head) < 65536:
+                    head += out[:65536]
+                size += len(out)
+                p += len(block)
         except zlib.error:
             break
         if not d.eof:
             break
-        used = len(data) - pos - len(d.unused_data)
-        head, sep, rest = out.partition(b"\r\n\r\n")
-        if not sep or not head.startswith(b"WARC/"):
+        used = p - pos - len(d.unused_data)
+        fields_raw, sep, _ = head.partition(b"\r\n\r\n")
+        if not sep or not fields_raw.startswith(b"WARC/"):
             break
         fields: dict[str, str] = {}
-        for line in head.decode("utf-8", "replace").split("\r\n")[1:]:
+        for line in fields_raw.decode("utf-8", "replace").split("\r\n")[1:]:
             k, _, v = line.partition(":")
             fields[k.strip()] = v.strip()
         try:
-            if len(rest) < int(fields.get("Content-Length", "-1")):
+            if size - len(fields_raw) - 4 < int(fields.get("Content-Length", "-1")):
                 break
         except ValueError:
             break
-        members.append(Member(start + pos, used, fields, fields.get("WARC-Type", "")))
+        members.append(Member(pos, used, fields, fields.get("WARC-Type", "")))
         pos += used
-    return members, start + pos
+    return members, pos
 
 
-def iter_records(path: Path) -> Iterator[tuple[Member, bytes]]:
-    """Yield every whole gzip member of a WARC file with its raw (compressed) bytes.
-
-    Works on WARCs whose records are each their own gzip member (as every WARC writer
-    produces); raises InputError for files that are not.
-    """
-    members, _ = scan_members(path)
-    raw = Path(path).read_bytes()
-    if not members and raw:
-        raise InputError(str(path), "not a gzip WARC file with one record per gzip member")
-    for m in members:
-        yield m, raw[m.offset:m.offset + m.length]

@@ -153,3 +153,11 @@ def test_wayback_hosts_and_pywb_collections_have_their_own_layouts(url, cdx, rep
     a = Archive.from_url(url)
     assert a.cdx_url == cdx and a.replay_url("2010", "http://x/") == replay
     assert a.parse_replay_url(replay) == ("20100000000000", "http://x/")
+
+
+def test_cdx_and_replay_requests_share_one_keep_alive_connection(fake):
+    s = _session(fake.url, FakeClock())
+    for _ in range(5):
+        s.get_replay(*REPLAY)
+        s.get_cdx({"url": "support.microsoft.com/kb/977153", "output": "json"})
+    assert len({r.client_port for r in fake.log}) == 1 and len(fake.log) == 10

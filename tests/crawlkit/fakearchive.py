@@ -62,6 +62,7 @@ class Logged:
     path: str
     t: float
     status: int
+    client_port: int = 0  # one value across the log: one keep-alive connection
 
 
 @dataclass
@@ -150,7 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _log(self, kind: str, status: int) -> None:
         with self.archive._lock:
-            self.archive.log.append(Logged(kind, self.path, time.monotonic(), status))
+            self.archive.log.append(Logged(kind, self.path, time.monotonic(), status,
+                                           self.client_address[1]))
 
     def do_GET(self) -> None:
         a = self.archive
