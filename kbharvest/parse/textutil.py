@@ -85,14 +85,17 @@ def is_chrome(line: str) -> bool:
 
 def strip_chrome(text: str) -> str:
     """Remove inline chrome phrases from a line of text."""
+    # every phrase holds "ab" (table, tableau, tabla, Tabelle), "top", "inizio" or "all"
+    if "ab" not in text and "top" not in text and "inizio" not in text and "all" not in text:
+        return text
     return _CHROME_INLINE.sub(" ", text)
 
 
 def clean_ws(text: str) -> str:
     """Collapse runs of spaces inside a line; keep line breaks; trim."""
-    text = _ZW.sub("", text).replace("\xa0", " ")
-    lines = [re.sub(r"[ \t\f\v]+", " ", ln).strip() for ln in text.split("\n")]
-    return "\n".join(lines).strip()
+    if not text.isascii():
+        text = _ZW.sub("", text).replace("\xa0", " ")
+    return "\n".join(" ".join(ln.split()) for ln in text.split("\n")).strip()
 
 
 def join_paragraphs(paras: list[str]) -> str:
@@ -193,10 +196,19 @@ _KB_URL = re.compile(
 KB_LINK = re.compile(r"(?:support\.microsoft\.com|^)/?(?:[a-z]{2}-[a-z]{2}/)?(?:kb|help)/(\d{5,8})\b|"
                      r"kbid=(\d{5,8})|scid=kb;[a-z-]+;q?(\d{5,8})", re.I)
 _KB_WORD = re.compile(r"\b(?:KB|Q)(\d{5,7})\b")
-_KB_ARTICLE = re.compile(
-    r"(?:article(?:\s+number)?|Knowledge Base|artikel(?:nummer)?|articolo|numero dell'articolo|"
-    r"art[ií]culo|artigo)(?:\s+(?:ID|id))?[^0-9\n]{0,160}?[\s:(]"
-    r"(\d{6,7})\b", re.I)
+_ARTICLE_WORDS = re.compile(
+    r"article|Knowledge Base|artikel|articolo|art[ií]culo|artigo", re.I)
+_NUMBER = re.compile(r"(?<![\d.,])(\d{6,7})\b(?![.,]\d)")
+
+
+def _last_article_word(text: str) -> int:
+    """Index just past the last article word in ``text``."""
+    end = 0
+    for m in _ARTICLE_WORDS.finditer(text):
+        end = m.end()
+    return end
+
+
 _LINE_NUMBER = re.compile(r"^\s*[-•*]?\s*\[?(\d{6,7})\]?(?:\s|\(|$)", re.M)
 
 
@@ -205,9 +217,16 @@ def kb_refs_in(text: str, links: list[str] | None = None) -> set[int]:
     that start with a bare article number (as the 'click the following article number'
     lists print them)."""
     found: set[int] = set()
-    for rx in (_KB_URL, _KB_WORD, _KB_ARTICLE):
+    for rx in (_KB_URL, _KB_WORD):
         for m in rx.finditer(text):
             found.add(int(m.group(1)))
+    # "article number … 935791": find the numbers first (rare), then look back for the words
+    for m in _NUMBER.finditer(text):
+        if _ARTICLE_WORDS.search(text, max(0, m.start() - 160), m.start()):
+            between = text[max(0, m.start() - 160):m.start()]
+            tail = between[_last_article_word(between):]
+            if not re.search(r"\d", tail):
+                found.add(int(m.group(1)))
     for m in _LINE_NUMBER.finditer(text):
         found.add(int(m.group(1)))
     for link in links or ():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 LEVEL1_KINDS = frozenset({
@@ -163,7 +162,7 @@ def fold(text: str) -> str:
         text = unicodedata.normalize("NFC", "".join(
             ch for ch in text if not "\u0300" <= ch <= "\u036f"))
     text = text.replace("’", "'").replace("\u200b", "").lower()
-    text = re.sub(r"\s+", " ", text).strip(" \t:：.。-–—•|#*_")
+    text = " ".join(text.split()).strip(" \t:：.。-–—•|#*_")
     return text
 
 
