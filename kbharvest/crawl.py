@@ -73,6 +73,7 @@ class FetchOptions:
     shared_digest_ids: int = 3  # a payload served for this many KB ids is a soft 404
     max_redirects: int = 8
     max_attempts: int = 5  # runs that may retry a failed capture
+    refresh: bool = False  # ask finished CDX queries again (for captures made since)
     fsync: bool = True
 
     @classmethod
@@ -226,26 +227,36 @@ def plan_queries(opts: FetchOptions) -> list[PrefixQuery]:
     return list(dict.fromkeys(queries))
 
 
-def _keep_row(row: CdxRow, opts: FetchOptions) -> dict[str, Any] | None:
+def _keep_row(row: CdxRow) -> dict[str, Any] | None:
+    # Every row of a KB URL form is kept, wanted by this run or not: a query's answer then
+    # does not depend on the options, so a finished query never needs asking again for
+    # another range, language or shard. Selection applies the options.
     kb = parse_kb_url(row.original)
     if kb is None:
-        return None
-    if kb.kb_id is None:
-        if not opts.discover:
-            return None
-    elif not opts.wants(kb.kb_id):
-        return None
-    if not language_matches(kb.language, opts.lang):
         return None
     return {"url": row.original, "timestamp": row.timestamp, "kb_id": kb.kb_id,
             "language": kb.language, "form": kb.form, "mimetype": row.mimetype,
             "statuscode": row.statuscode, "digest": row.digest, "length": row.length}
 
 
+def wanted(row: Any, opts: FetchOptions) -> bool:
+    """Whether a listed capture belongs to this run (ids, shard, language, discovery)."""
+    if row["kb_id"] is None:
+        return opts.discover
+    return opts.wants(row["kb_id"]) and language_matches(row["language"], opts.lang)
+
+
 def run_cdx(ledger: Ledger, cdx: CdxClient, opts: FetchOptions, summary: FetchSummary,
             progress: Progress) -> None:
     queries = plan_queries(opts)
     summary.queries = len(queries)
+    if opts.refresh:
+        # ask every query again from the start for captures made since; rows already
+        # listed are ignored on insert. (A run stopped mid-refresh resumes without it.)
+        with ledger.tx():
+            for q in queries:
+                ledger.db.execute("UPDATE queries SET done=0, resume_key=NULL WHERE url=? "
+                                  "AND match_type=?", (q.url, q.match_type))
     progress.phase("CDX queries", len(queries))
     for q in queries:
         resume, done = ledger.query_state(q.url, q.match_type)
@@ -253,7 +264,7 @@ def run_cdx(ledger: Ledger, cdx: CdxClient, opts: FetchOptions, summary: FetchSu
             progress.advance()
             continue
         for page in cdx.iter_pages(q.url, q.match_type, resume):
-            kept = [r for r in (_keep_row(row, opts) for row in page.rows) if r is not None]
+            kept = [r for r in (_keep_row(row) for row in page.rows) if r is not None]
             summary.listed += ledger.save_page(q.url, q.match_type, kept, page.resume_key,
                                                done=page.resume_key is None)
             summary.cdx_pages += 1
@@ -306,14 +317,17 @@ def select_captures(ledger: Ledger, opts: FetchOptions) -> dict[str, int]:
                 (f"payload digest shared by {row['n']} KB ids (soft 404 or error page)",
                  row["digest"]))
         # failed captures get another chance on a new run, a bounded number of times
-        ledger.db.execute("UPDATE captures SET state='queued' WHERE state='failed' AND "
-                          "attempts < ?", (opts.max_attempts,))
+        for row in ledger.rows("SELECT * FROM captures WHERE state='failed' AND attempts < ?",
+                               (opts.max_attempts,)):
+            if wanted(row, opts):
+                ledger.update(row["id"], state="queued")
         if opts.captures == "all":
-            _select_all(ledger)
+            _select_all(ledger, opts)
         else:
             for row in ledger.rows("SELECT DISTINCT kb_id FROM captures WHERE kb_id IS NOT NULL"):
-                _select_next(ledger, opts, row["kb_id"])
-            _select_all(ledger, topics_only=True)
+                if opts.wants(row["kb_id"]):
+                    _select_next(ledger, opts, row["kb_id"])
+            _select_all(ledger, opts, topics_only=True)
     after = {r["reason"]: r["n"] for r in ledger.rows(
         "SELECT reason, count(*) AS n FROM captures WHERE state='rejected' GROUP BY reason")}
     return {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
@@ -327,10 +341,12 @@ def _same_as_key(row: Any) -> tuple[str, ...]:
     return (row["digest"],)
 
 
-def _select_all(ledger: Ledger, topics_only: bool = False) -> None:
+def _select_all(ledger: Ledger, opts: FetchOptions, topics_only: bool = False) -> None:
     rows = ledger.rows("SELECT * FROM captures" + (" WHERE kb_id IS NULL" if topics_only else ""))
     groups: dict[tuple, list] = {}
     for r in rows:
+        if not wanted(r, opts):
+            continue
         key = (r["kb_id"] if r["kb_id"] is not None else r["url"],
                *(_same_as_key(r) if r["digest"] else (f"{r['url']} {r['timestamp']}",)))
         groups.setdefault(key, []).append(r)
@@ -343,7 +359,8 @@ def _select_all(ledger: Ledger, topics_only: bool = False) -> None:
 
 
 def _select_next(ledger: Ledger, opts: FetchOptions, kb_id: int) -> None:
-    rows = ledger.rows("SELECT * FROM captures WHERE kb_id=?", (kb_id,))
+    rows = [r for r in ledger.rows("SELECT * FROM captures WHERE kb_id=?", (kb_id,))
+            if wanted(r, opts)]
     if any(r["state"] in ("fetched", "queued") for r in rows):
         return
     if any(r["state"] == "failed" and r["attempts"] < opts.max_attempts for r in rows):
@@ -542,10 +559,11 @@ class Crawler:
 
     def _fetch_all(self) -> None:
         ledger = self.ledger
-        total = ledger.db.execute("SELECT count(*) FROM captures WHERE state='queued'").fetchone()[0]
+        total = sum(wanted(r, self.opts) for r in ledger.iter_state("queued"))
         self.progress.phase("captures", total)
         while True:
-            batch = list(ledger.iter_state("queued"))
+            # queued by an earlier run with other options? then not this run's business
+            batch = [r for r in ledger.iter_state("queued") if wanted(r, self.opts)]
             if not batch:
                 return
             for row in batch:

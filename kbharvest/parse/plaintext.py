@@ -68,7 +68,7 @@ def text_blocks(lines: list[str]) -> list:
             i += 1
             continue
         # caption-only tables: "For all supported x86-based versions …Collapse this table"
-        if _CAPTION_TOGGLE.search(stripped) and len(stripped) < 400:
+        if "able" in stripped and len(stripped) < 400 and _CAPTION_TOGGLE.search(stripped):
             caption = _CAPTION_TOGGLE.sub("", stripped).strip()
             flush()
             j = i + 1
@@ -81,7 +81,8 @@ def text_blocks(lines: list[str]) -> list:
                 blocks.append(Table(rows=rows, caption=caption or None, missing=not rows))
             i = j
             continue
-        if _PIPE_ROW.match(line) and (i + 1 < n and _PIPE_ROW.match(lines[i + 1])):
+        if stripped[0] == "|" and _PIPE_ROW.match(line) and (
+                i + 1 < n and _PIPE_ROW.match(lines[i + 1])):
             caption = None
             if para and _is_caption(para[-1]):
                 caption = _BULLET.sub("", para.pop().strip())
@@ -120,7 +121,8 @@ def text_blocks(lines: list[str]) -> list:
             blocks.append(Table(rows=[], caption=caption, file_rows=file_rows))
             i = j
             continue
-        if _DATED_ROW.match(stripped) and (first := text_row(stripped)) is not None \
+        if stripped[0].isdigit() and _DATED_ROW.match(stripped) \
+                and (first := text_row(stripped)) is not None \
                 and first.file_size is not None and first.date is not None:
             # rows without a header line ("02/26/97 10:14a 77,584 Tsbkup.sys (Intel)")
             flush()
@@ -135,13 +137,14 @@ def text_blocks(lines: list[str]) -> list:
             blocks.append(Table(rows=[], file_rows=[_unparen(r) for r in file_rows]))
             i = j
             continue
-        one = one_line_row(stripped)
+        one = one_line_row(stripped) if "bytes" in stripped else None
         if one is not None:
             flush()
             blocks.append(Table(rows=[], file_rows=[one]))
             i += 1
             continue
-        if is_chrome(stripped) or _RULER.match(stripped):
+        if (len(stripped) <= 120 and is_chrome(stripped)) or (
+                stripped[0] in "-=_" and _RULER.match(stripped)):
             flush()
             i += 1
             continue

@@ -198,6 +198,7 @@ KB_LINK = re.compile(r"(?:support\.microsoft\.com|^)/?(?:[a-z]{2}-[a-z]{2}/)?(?:
 _KB_WORD = re.compile(r"\b(?:KB|Q)(\d{5,7})\b")
 _ARTICLE_WORDS = re.compile(
     r"article|Knowledge Base|artikel|articolo|art[ií]culo|artigo", re.I)
+_SIX_DIGITS = re.compile(r"\d{6}")
 _NUMBER = re.compile(r"(?<![\d.,])(\d{6,7})\b(?![.,]\d)")
 
 
@@ -217,9 +218,15 @@ def kb_refs_in(text: str, links: list[str] | None = None) -> set[int]:
     that start with a bare article number (as the 'click the following article number'
     lists print them)."""
     found: set[int] = set()
-    for rx in (_KB_URL, _KB_WORD):
-        for m in rx.finditer(text):
+    low = text.lower()
+    if "kb" in low or "/help/" in low:
+        for m in _KB_URL.finditer(text):
             found.add(int(m.group(1)))
+    if "KB" in text or "Q" in text:
+        for m in _KB_WORD.finditer(text):
+            found.add(int(m.group(1)))
+    if not _SIX_DIGITS.search(text):
+        return _links_refs(found, links)
     # "article number … 935791": find the numbers first (rare), then look back for the words
     for m in _NUMBER.finditer(text):
         if _ARTICLE_WORDS.search(text, max(0, m.start() - 160), m.start()):
@@ -229,6 +236,10 @@ def kb_refs_in(text: str, links: list[str] | None = None) -> set[int]:
                 found.add(int(m.group(1)))
     for m in _LINE_NUMBER.finditer(text):
         found.add(int(m.group(1)))
+    return _links_refs(found, links)
+
+
+def _links_refs(found: set[int], links: list[str] | None) -> set[int]:
     for link in links or ():
         m = _KB_URL.search(link)
         if m:
