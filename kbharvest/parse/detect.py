@@ -50,7 +50,8 @@ _ARTICLE_MARKERS = re.compile(
 
 def reject_reason(text: str, template: str) -> str | None:
     """Why a readable page is not a KB article, or None when it may be one."""
-    head = text[:30000]
+    # error, 404 and sign-in pages are small and say so early: 12 KB is plenty
+    head = text[:12000]
     if _ARTICLE_MARKERS.search(head):
         return None
     if _ARCHIVE_ERROR.search(head):
