@@ -136,12 +136,14 @@ def schema(out: Path, check: bool) -> None:
               help="First backoff delay in seconds (doubles per retry, with jitter).")
 @click.option("--max-warc-mb", type=click.IntRange(1), default=256, show_default=True,
               help="Start a new WARC file past this size.")
+@click.option("--refresh", is_flag=True,
+              help="Ask the archive's index again for captures made since the last run.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Draw a progress bar on stderr.")
 def fetch(ids: tuple[str, ...], from_file: Path | None, discover: bool, captures: str,
           lang: str, archive: str, snapshots: Path, shard: str | None, contact: str | None,
           cdx_per_min: float, replay_per_min: float, pause_on_429: float, timeout: float,
-          retries: int, backoff: float, max_warc_mb: int, progress: bool) -> None:
+          retries: int, backoff: float, max_warc_mb: int, refresh: bool, progress: bool) -> None:
     """Harvest archived captures of KB articles into WARC files under snapshots/.
 
     IDS are KB ids (977153, KB977153, Q123456) or ranges (2000000-2000100). Safe to stop
@@ -158,7 +160,7 @@ def fetch(ids: tuple[str, ...], from_file: Path | None, discover: bool, captures
 
     opts = FetchOptions.from_args(ids, from_file, lang=lang, shard=shard, discover=discover,
                                   captures=captures, snapshots=snapshots, archive=archive,
-                                  max_warc_size=max_warc_mb * 1024 * 1024)
+                                  max_warc_size=max_warc_mb * 1024 * 1024, refresh=refresh)
     config = HttpConfig(cdx_per_min=cdx_per_min, replay_per_min=replay_per_min,
                         pause_on_429=pause_on_429, read_timeout=timeout,
                         connect_timeout=min(10.0, timeout), retries=retries,

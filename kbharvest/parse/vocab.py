@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 LEVEL1_KINDS = frozenset({
@@ -179,6 +180,10 @@ def heading_kind(text: str) -> str | None:
     kind = _LOOKUP.get(key)
     if kind:
         return kind
+    # "Resolution 1: Modify your code", "Cause 2", "Workaround 1 - …": numbered variants
+    m = re.match(r"(symptoms?|cause|resolution|workaround)\s*\d+\b", key)
+    if m:
+        return "symptoms" if m.group(1).startswith("symptom") else m.group(1)
     # "Additional file information for Windows 7", "Hotfix replacement information:" …
     for prefix, k in (("additional file information", "file_information"),
                       ("file information", "file_information"),
