@@ -102,3 +102,43 @@ def test_the_progress_bar_shows_ids_captures_bytes_and_waits(tmp_path):
             fetch(opts, FAST, progress=bar)
     text = out.getvalue()
     assert "captures" in text and "stored 4" in text and "MB" in text and "waited" in text
+
+
+def test_a_finished_cdx_query_serves_later_runs_for_other_ids_of_its_block(tmp_path):
+    snaps = tmp_path / "s"
+    with FakeArchive(history()) as fake:
+        fetch(FetchOptions.from_args(["977153-977154"], snapshots=snaps, archive=fake.url,
+                                     fsync=False), FAST)
+        asked = len(fake.requests("cdx"))
+        later = fetch(FetchOptions.from_args(["977155-977157"], snapshots=snaps,
+                                             archive=fake.url, fsync=False), FAST)
+    assert len(fake.requests("cdx")) == asked  # the block's queries were answered already
+    assert later.totals["rejected"] == 4 and later.totals["fetched"] == 4
+
+
+def test_refresh_asks_the_index_again_and_fetches_only_the_new_capture(tmp_path):
+    snaps = tmp_path / "s"
+    with FakeArchive(history()) as fake:
+        opts = FetchOptions.from_args(["977153"], snapshots=snaps, archive=fake.url, fsync=False)
+        fetch(opts, FAST)
+        fake.captures.append(Capture("http://support.microsoft.com/kb/977153/en-us",
+                                     "20130303030303", classic_page(977153, "Made up", "New!")))
+        assert fetch(opts, FAST).fetched == 0
+        opts.refresh = True
+        fake.log.clear()
+        again = fetch(opts, FAST)
+    assert again.fetched == 1 and len(fake.requests("replay")) == 1
+
+
+def test_asking_for_more_languages_later_fetches_them_from_rows_already_listed(tmp_path):
+    snaps = tmp_path / "s"
+    with FakeArchive(history()) as fake:
+        fetch(FetchOptions.from_args(["977153"], snapshots=snaps, archive=fake.url,
+                                     fsync=False), FAST)
+        assert "http://support.microsoft.com/kb/977153/de" not in _urls(snaps)
+        fake.log.clear()
+        fetch(FetchOptions.from_args(["977153"], lang="en-us,de", snapshots=snaps,
+                                     archive=fake.url, fsync=False), FAST)
+    assert "http://support.microsoft.com/kb/977153/de" in _urls(snaps)
+    assert not any("/kb/977153&" in r.path for r in fake.requests("cdx"))  # asked once only
+    assert len(fake.requests("replay")) == 1
