@@ -159,3 +159,34 @@ def test_not_found_and_archive_error_pages_are_rejected_with_a_reason():
           "has not archived that URL.</body></html>")
     assert "archive error" in reject_reason(wb, "html")
     assert reject_reason("SYMPTOMS\nThe page you requested cannot be found.", "text") is None
+
+
+@pytest.mark.parametrize(("heading", "want"), [
+    ("Resolution 1: Modify your code", "resolution"), ("Cause 2", "cause"),
+    ("Method 1: Microsoft Update", None), ("修正プログラムの置き換えに関する情報", "hotfix_replacement"),
+    ("ファイル情報", "file_information"), ("Informations de fichier", "file_information"),
+    ("Neustartanforderung", "restart_requirement"), ("Sintomi", "symptoms"),
+])
+def test_headings_in_many_languages_map_to_kinds(heading, want):
+    from kbharvest.parse.vocab import heading_kind
+
+    assert heading_kind(heading) == want
+
+
+def test_folding_keeps_japanese_voicing_marks_and_drops_latin_accents():
+    from kbharvest.parse.vocab import fold
+
+    assert fold("ファイル バージョン") == "ファイル バージョン"
+    assert fold("  Résolution : ") == "resolution"
+
+
+def test_kb_links_name_their_article_in_the_section_without_showing_the_address():
+    from kbharvest.parse import parse_document
+
+    page = (b"# Printer stops\n\n_Original KB number:_ &nbsp; 3000001\n\n## Symptoms\n\nIt stops.\n\n"
+            b"## Resolution\n\n### Prerequisites\n\nYou must be running Windows 7. See "
+            b"[how to get SP1](https://support.microsoft.com/help/976932).\n")
+    a = parse_document(page, name="x.md")
+    assert a.prerequisites.kb_refs == [976932]
+    assert "support.microsoft.com" not in a.prerequisites.text
+    assert a.kb_refs == [976932]
