@@ -202,6 +202,9 @@ def repair_store(ledger: Ledger, directory: Path) -> int:
                     ledger.update(row["id"], **fields)
                 ledger.note_file(path.name, m.offset + m.length)
             recovered += 1
+        if end == 0:  # created, then killed before its warcinfo was whole
+            path.unlink()
+            continue
         if end < size:
             with open(path, "r+b") as fh:
                 fh.truncate(end)

@@ -138,3 +138,17 @@ def test_a_record_written_just_before_a_crash_is_recovered_and_a_torn_one_cut_of
     assert fake.requests("replay") == []
     assert warc.read_bytes() == whole
     assert _stored(snaps) == expected
+
+
+def test_a_warc_file_killed_before_its_first_record_was_whole_is_removed(tmp_path):
+    from kbharvest.crawl import repair_store
+
+    snaps = tmp_path / "snapshots"
+    snaps.mkdir()
+    torn = snaps / "kbharvest-20260101000000-123-00000.warc.gz"
+    torn.write_bytes(b"\x1f\x8b\x08\x00")
+    foreign = snaps / "someone-elses.warc.gz"
+    foreign.write_bytes(b"not ours, not touched")
+    with Ledger(snaps) as ledger:
+        assert repair_store(ledger, snaps) == 0
+    assert not torn.exists() and foreign.read_bytes() == b"not ours, not touched"
