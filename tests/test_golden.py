@@ -12,8 +12,8 @@ How values are compared:
   ``prerequisites.text``, ``restart.text``, ``replacement.text``) word by word: the words and
   their order must match exactly (so leaked chrome, lost or misplaced text and glued words such
   as "CAUSEThis" all fail), but layout whitespace is not compared: how lines are wrapped,
-  whether a paragraph break is one newline or two, and list markers ("-", "*", "•", "1.") at
-  the start of a line;
+  whether a paragraph break is one newline or two, list markers ("-", "*", "•", "1.") at
+  the start of a line, and "|" between the cells of a table that is kept as text;
 - sections are aligned by heading before they are compared, so one missing or extra section
   is reported once instead of shifting every later one;
 - short strings (title, heading, caption, requirements, applies_to) with runs of whitespace
@@ -77,7 +77,7 @@ def text_words(value: str) -> list[str]:
     words: list[str] = []
     for raw in value.split("\n"):
         line = _LIST_MARKER.sub("", _SPACES.sub(" ", raw).strip())
-        words += line.split()
+        words += [w for w in line.split() if w != "|"]  # "|" only separates table cells
     return words
 
 
@@ -255,6 +255,7 @@ def test_text_comparison_ignores_only_layout_whitespace() -> None:
     assert text_words("1. Start\n\n  - two  words\n•\tthree") == ["Start", "two", "words", "three"]
     assert text_words("CAUSEThis issue") != text_words("CAUSE\nThis issue")
     assert diff_values({"text": "a\n\nb c"}, {"text": "a\nb\nc"}, "r") == []
+    assert diff_values({"text": "Name Type\nx REG_DWORD"}, {"text": "Name | Type\nx | REG_DWORD"}, "r") == []
     assert diff_values({"text": "a b"}, {"text": "a b Back to the top"}, "r") != []
     assert diff_values({"kb_refs": [1, 2]}, {"kb_refs": [2, 1]}, "r") != []
 
