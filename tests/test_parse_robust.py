@@ -291,3 +291,18 @@ def mutated_golden_page(draw: st.DrawFn) -> tuple[str, bytes]:
 def test_mutated_golden_pages_give_an_article_or_a_kbharvest_error(case: tuple[str, bytes]) -> None:
     name, data = case
     _never_crashes(data, "mutated-" + name)
+
+
+def test_batch_refuses_a_twenty_megabyte_file_and_goes_on(tmp_path: Path) -> None:
+    huge = tmp_path / "02-huge.html"
+    with huge.open("wb") as fh:
+        fh.write(CLASSIC_EN.read_bytes()[:4000])
+        fh.write(b"<p>" + b"x" * (20 * 1024 * 1024) + b"</p></body></html>")
+    shutil.copy(CLASSIC_EN, tmp_path / "01-good.html")
+    shutil.copy(FTP_TXT, tmp_path / "03-good.txt")
+    with time_limit(120):
+        results = list(parse_paths([tmp_path]))
+    assert [Path(r.input).name for r in results] == ["01-good.html", "02-huge.html", "03-good.txt"]
+    assert results[0].kind == "article" and results[2].kind == "article"
+    if results[1].rejection is not None:
+        assert any(w in results[1].rejection.error.lower() for w in ("large", "size", "limit"))
