@@ -10,8 +10,14 @@ from rich.table import Table
 
 def render_parse_table(results: Iterable) -> int:
     """Print one summary row per parse result; return the number of rejections."""
-    console = Console()
-    table = Table("input", "kb_id", "template", "title / error", "sections", "files")
+    console = Console(width=max(Console().width, 120))
+    table = Table(box=None, header_style="bold")
+    table.add_column("input", no_wrap=True, overflow="ellipsis", min_width=24, max_width=48)
+    table.add_column("kb_id", justify="right")
+    table.add_column("template")
+    table.add_column("title / error", overflow="ellipsis", no_wrap=True, max_width=60)
+    table.add_column("sections", justify="right")
+    table.add_column("file rows", justify="right")
     rejected = 0
     for r in results:
         if r.article is not None:
