@@ -12,10 +12,10 @@ def render_parse_table(results: Iterable) -> int:
     """Print one summary row per parse result; return the number of rejections."""
     console = Console(width=max(Console().width, 120))
     table = Table(box=None, header_style="bold")
-    table.add_column("input", no_wrap=True, overflow="ellipsis", min_width=24, max_width=44)
+    table.add_column("input", no_wrap=True, overflow="ellipsis", min_width=20, max_width=36)
     table.add_column("kb_id", justify="right", no_wrap=True, min_width=7)
     table.add_column("template", no_wrap=True, min_width=10)
-    table.add_column("title / error", overflow="ellipsis", no_wrap=True, max_width=50)
+    table.add_column("title / error", overflow="ellipsis", no_wrap=True, max_width=42)
     table.add_column("sections", justify="right", no_wrap=True, min_width=8)
     table.add_column("file rows", justify="right", no_wrap=True, min_width=9)
     rejected = 0
