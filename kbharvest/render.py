@@ -15,7 +15,7 @@ def render_parse_table(results: Iterable) -> int:
     table.add_column("input", no_wrap=True, overflow="ellipsis", min_width=20, max_width=36)
     table.add_column("kb_id", justify="right", no_wrap=True, min_width=7)
     table.add_column("template", no_wrap=True, min_width=10)
-    table.add_column("title / error", overflow="ellipsis", no_wrap=True, max_width=42)
+    table.add_column("title / error", overflow="ellipsis", no_wrap=True, max_width=36)
     table.add_column("sections", justify="right", no_wrap=True, min_width=8)
     table.add_column("file rows", justify="right", no_wrap=True, min_width=9)
     rejected = 0
