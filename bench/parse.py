@@ -197,6 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:6} kbharvest {g['kbharvest_ms_per_page']:7.2f} ms   "
               f"bs4+lxml {g['bs4_ms_per_page']:7.2f} ms   ratio {g['ratio']:5.2f}x   "
               f"(median page {g['median_page_ratio']:.2f}x)   target <= 1.5x")
+    slowest = sorted(range(len(loaded)), key=lambda i: kb_t[i] - bs_t[i], reverse=True)[:5]
+    print("  most time over bs4: " + "; ".join(
+        f"{Path(loaded[i][0]).name} {1000 * kb_t[i]:.1f} ms ({kb_t[i] / bs_t[i]:.1f}x)"
+        for i in slowest))
+    figures["slowest_pages"] = [{"page": Path(loaded[i][0]).name, "kbharvest_ms": 1000 * kb_t[i],
+                                 "bs4_ms": 1000 * bs_t[i]} for i in slowest]
     j = figures["jobs"]
     print(f"parse_paths over {j['pages']} tarball articles ({j['articles']} articles, "
           f"{j['rejections']} rejections), best of {args.wall_repeat} alternating runs:")
