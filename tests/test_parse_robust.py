@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 from collections.abc import Iterator
@@ -306,3 +307,29 @@ def test_batch_refuses_a_twenty_megabyte_file_and_goes_on(tmp_path: Path) -> Non
     assert results[0].kind == "article" and results[2].kind == "article"
     if results[1].rejection is not None:
         assert any(w in results[1].rejection.error.lower() for w in ("large", "size", "limit"))
+
+
+# ----------------------------------------------------------------------------- real pages
+
+CHROME = re.compile(
+    r"Back to the top|Collapse this table|Expand this table|Expand all \| Collapse all|"
+    r"Was this information helpful|PROVIDED IN THE MICROSOFT KNOWLEDGE BASE IS PROVIDED|"
+    r"Additional query words|Torna all.inizio|Zurück zum Anfang|Retour en haut|"
+    r"Diese Tabelle (?:minimieren|maximieren)|Comprimi questa tabella|Réduire ce tableau|"
+    r"View and request hotfix downloads", re.I)
+
+
+def test_real_corpus_pages_parse_without_page_chrome_in_their_texts(shared_dir: Path) -> None:
+    corpus = shared_dir / "corpus"
+    leaks = []
+    for page in sorted(corpus.iterdir()):
+        if page.name in ("kbarchive-sample.tar.gz", "MANIFEST.tsv"):
+            continue
+        result = outcome(page.read_bytes(), page.name)
+        if isinstance(result, KbharvestError):
+            assert result.reason.strip()
+            continue
+        for section in result.sections:
+            for m in CHROME.finditer(section.text):
+                leaks.append(f"{page.name} [{section.heading}]: …{m.group(0)}…")
+    assert not leaks, "page chrome left in section text:\n  " + "\n  ".join(leaks[:20])
