@@ -651,6 +651,10 @@ class Crawler:
             kb_id = kb_id if kb_id is not None else page_id
         elif kb_id is None:
             kb_id = served_kb.kb_id
+        elif served_kb.kb_id != kb_id:  # merged articles: one number now shows another's page
+            self._settle(row, _as(out, "rejected", f"redirected to the page of "
+                                  f"KB{served_kb.kb_id}, not KB{kb_id}"))
+            return
         if kb_id is not None and not opts.wants(kb_id) and row["kb_id"] is None:
             self._settle(row, _as(out, "rejected", f"KB{kb_id} is outside this harvest"))
             return

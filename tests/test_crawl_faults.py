@@ -36,6 +36,9 @@ def fault_history() -> list[Capture]:
                 headers=[("Location", "https://support.microsoft.com/en-us/help/977159")]),
         Capture("https://support.microsoft.com/en-us/help/977159", "20160101000000", b"",
                 status=301, headers=[("Location", "http://support.microsoft.com/kb/977159")]),
+        # merged articles: 977158's old address now shows 977153's page
+        Capture("http://support.microsoft.com/kb/977158/en-us", "20150101000000", b"",
+                status=301, headers=[("Location", "/kb/977153")]),
         # an archived 404: known from the CDX alone
         Capture("http://support.microsoft.com/kb/977160", "20170101000000", b"gone", status=404),
         # later captures of old URLs that are no articles: empty, sign-in, 404 page, locale
@@ -91,6 +94,8 @@ def test_a_clean_crawl_stores_every_distinct_version_and_explains_the_rest(clean
     assert reasons["http://support.microsoft.com/kb/977160"] == "archived HTTP status 404"
     assert reasons["http://support.microsoft.com/kb/977154"] == "redirect to the support home page"
     assert reasons["http://support.microsoft.com/kb/977157/en-us"] == "empty body"
+    assert reasons["http://support.microsoft.com/kb/977158/en-us"] == \
+        "redirected to the page of KB977153, not KB977158"
     assert reasons["http://support.microsoft.com/kb/977155/en-us"] == "sign-in page"
     assert reasons["http://support.microsoft.com/kb/977156/en-us"] == "archived 404 error page"
     assert reasons["http://support.microsoft.com/kb/977154/en-us"] == "locale chooser page"
