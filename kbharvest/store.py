@@ -34,6 +34,8 @@ from kbharvest.errors import (
 from kbharvest.models import Article, Source
 from kbharvest.store_schema import (
     DATA_TABLES,
+    INDEX_NAMES,
+    INDEXES,
     SCHEMA_VERSION,
     STAGE_COLUMNS,
     statements,
@@ -490,6 +492,7 @@ def load_records(
     # Checkpoint (rewrite the database file from the write-ahead log) once at the end rather
     # than after every batch: each commit is still durable in the WAL.
     con.execute("SET checkpoint_threshold = '1GB'")
+    indexes_dropped = False
     try:
         batch: list[CaptureRecord] = []
         batch_replace = False
@@ -501,6 +504,9 @@ def load_records(
                     continue
                 batch_replace = True
             known[rec.capture_id] = None  # None: written in this run
+            if not indexes_dropped:
+                _drop_indexes(con)
+                indexes_dropped = True
             batch.append(rec)
             if len(batch) >= batch_size or time.monotonic() - started > batch_seconds:
                 _flush(con, batch, workdir, batch_replace, report, progress)
@@ -509,7 +515,20 @@ def load_records(
             _flush(con, batch, workdir, batch_replace, report, progress)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if indexes_dropped:
+            _create_indexes(con)
     return report
+
+
+def _drop_indexes(con: duckdb.DuckDBPyConnection) -> None:
+    for name in INDEX_NAMES:
+        con.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def _create_indexes(con: duckdb.DuckDBPyConnection) -> None:
+    # After a kill -9 they are missing; connect() builds them again (IF NOT EXISTS).
+    for sql in INDEXES:
+        con.execute(sql)
 
 
 def _flush(con, batch, workdir, replace, report, progress) -> None:

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS kb_meta (
     """
 -- One row per archived capture that was loaded, article or not: its provenance and outcome.
 CREATE TABLE IF NOT EXISTS captures (
-    capture_id       VARCHAR PRIMARY KEY, -- sha256 hex of (payload sha256, url, served timestamp): stable across runs
+    capture_id       VARCHAR NOT NULL,    -- sha256 hex of (payload sha256, url, served timestamp): stable across runs; unique
     input            VARCHAR NOT NULL,    -- where it was read: a file path, or <WARC file>#<WARC-Record-ID>
     url              VARCHAR,             -- the original URL the archive captured
     archive          VARCHAR,             -- the archive it came from (e.g. web.archive.org)
@@ -146,11 +146,15 @@ CREATE TABLE IF NOT EXISTS keywords (
 )""",
 ]
 
-# Only where lookups need them: every index is maintained on every load.
+# Only where lookups need them. The loader drops them while it writes and builds them again
+# in bulk at the end (much cheaper than maintaining them row by row); the unique index on
+# captures also checks, after every load, that no capture was stored twice.
 INDEXES: list[str] = [
+    "CREATE UNIQUE INDEX IF NOT EXISTS captures_capture_id ON captures (capture_id)",
     "CREATE INDEX IF NOT EXISTS articles_kb_id ON articles (kb_id)",
     "CREATE INDEX IF NOT EXISTS file_rows_file_name ON file_rows (file_name)",
 ]
+INDEX_NAMES = ("captures_capture_id", "articles_kb_id", "file_rows_file_name")
 
 VIEWS: list[str] = [
     """

@@ -22,7 +22,6 @@ from kbharvest.parse.filetables import (
     looks_like_file_header,
     make_row,
     property_rows,
-    text_row,
 )
 from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in, take_links
 from kbharvest.parse.vocab import CHROME_HEADINGS, LEVEL1_KINDS, LEVEL2_KINDS, fold, heading_kind
@@ -62,7 +61,6 @@ class Page:
     keywords: list[str] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    extra_text: str = ""  # text outside the sections that may still hold KB references
 
 
 CONVENIENCE = ("symptoms", "cause", "resolution", "workaround", "status", "more_information")
@@ -246,7 +244,7 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
         replacement = Replacement(replaces=replaces, text=s.text)
 
     page.title = take_links(page.title)[0] if page.title else page.title
-    all_text = "\n".join([page.title or "", page.extra_text]
+    all_text = "\n".join([page.title or ""]
                          + [s.heading + "\n" + s.text for s in out_sections])
     kb_id = page.kb_id or url_kb or _kb_from_mentions(page.title or "", all_text, warnings)
     if not kb_id:
@@ -466,14 +464,4 @@ def _list_after(lines: list[str], i: int) -> list[str]:
         if len(item) > 120 or not _PRODUCTISH.search(item):
             break
         out.extend(_split_products(item) or [item.strip(" .;")])
-    return out
-
-
-def parse_text_table(lines: list[str]) -> list[FileRow]:
-    """Rows of a fixed-width text file table (blank and ruler lines skipped)."""
-    out = []
-    for ln in lines:
-        row = text_row(ln)
-        if row:
-            out.append(row)
     return out

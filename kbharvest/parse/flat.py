@@ -97,7 +97,6 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         lines.pop(0)
     if lines and _URL_LINE.match(lines[0]):
         url = url or lines[0].strip()
-        page.extra_text = ""
         lines.pop(0)
 
     body: list[str] = []

@@ -53,7 +53,6 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             break
     footer = body[cut:]
     body = body[:cut]
-    page.extra_text = ""  # the footer holds no references of the article's own
     while body and re.match(r"^\s*=+\s*$", body[-1] or "="):
         body.pop()
 
