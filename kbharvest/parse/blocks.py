@@ -320,7 +320,9 @@ def restart_requirement(text: str) -> str:
     if re.search(r"\b(may|might|could) (have to|need to|be required to|require)|"
                  r"\bmay be required\b|\bif\b.{0,80}\b(restart|reboot)|"
                  r"moglicherweise|potrebbe essere necessario|vous devrez peut-etre|"
-                 r"puede que (tenga|sea)|talvez seja|必要がある場合", t):
+                 r"il (se peut|est possible) que vous (deviez|devrez)|"
+                 r"puede que (tenga|sea)|es posible que (tenga|deba)|talvez seja|"
+                 r"pode ser necessario reiniciar|必要がある場合|可能需要重新启动", t):
         return "may_be_required"
     if re.search(r"\b(do not|don't|does not|doesn't|not) (have to|need to|required?|"
                  r"requires?)\b.{0,40}\b(restart|reboot)|"
