@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS kb_meta (
 
 -- One row per archived capture that was loaded, article or not: its provenance and outcome.
 CREATE TABLE IF NOT EXISTS captures (
-    capture_id       VARCHAR PRIMARY KEY, -- sha256 hex of (payload sha256, url, served timestamp): stable across runs
+    capture_id       VARCHAR NOT NULL,    -- sha256 hex of (payload sha256, url, served timestamp): stable across runs; unique
     input            VARCHAR NOT NULL,    -- where it was read: a file path, or <WARC file>#<WARC-Record-ID>
     url              VARCHAR,             -- the original URL the archive captured
     archive          VARCHAR,             -- the archive it came from (e.g. web.archive.org)
@@ -133,6 +133,8 @@ CREATE TABLE IF NOT EXISTS keywords (
     ordinal    INTEGER NOT NULL,
     keyword    VARCHAR NOT NULL
 );
+
+CREATE UNIQUE INDEX IF NOT EXISTS captures_capture_id ON captures (capture_id);
 
 CREATE INDEX IF NOT EXISTS articles_kb_id ON articles (kb_id);
 

@@ -10,11 +10,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from test_store import all_tables
 
 from kbharvest.search import search
 from kbharvest.store_read import stats
+from kbharvest.store_schema import INDEX_NAMES
 
 TESTS = Path(__file__).resolve().parent
 
@@ -89,7 +91,7 @@ def test_a_load_killed_with_sigkill_reruns_to_the_same_tables_as_a_clean_load(
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
 
-    # What survived is whole batches only.
+    # What survived is whole batches only (read-only opens replay the write-ahead log first).
     n = stats(db).totals["captures"]
     assert n % 5 == 0
     if committed is not None:
@@ -98,5 +100,9 @@ def test_a_load_killed_with_sigkill_reruns_to_the_same_tables_as_a_clean_load(
     rerun = run_driver(db, "none", script)
     assert rerun.communicate(timeout=120)[0].strip().endswith("DONE")
     assert all_tables(db) == all_tables(clean_db)
+    con = duckdb.connect(str(db), read_only=True)
+    indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    con.close()
+    assert indexes == set(INDEX_NAMES)
     assert stats(db).search_index == "ready"
     assert search("snapshot", db, limit=3).mode == "bm25"
