@@ -240,8 +240,11 @@ def id_prefixes(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
 
     A 100-id block (``20000`` for 2000000–2000099) becomes one prefix when it holds at
     least ``min_block`` wanted ids: CDX requests are the scarce resource (24/min), and one
-    block query usually fits in one answer page, so it costs no more than one id's query.
-    A lone id is its own prefix.
+    block query of 7-digit ids usually fits in one answer page, so it costs no more than one
+    id's query. A block of shorter ids (``2000`` for 200000–200099) also matches the ten
+    times as many longer ids after it (2000000–2000999), so it needs five times as many
+    wanted ids to pay off. A lone id is its own prefix. (Prefixes match longer numbers too;
+    callers check each row's id.)
     Blocks are never coarser than 100 ids so each prefix belongs to one shard.
     """
     wanted: dict[int, set[int] | None] = {}  # block → ids (None: the whole block)
@@ -261,7 +264,8 @@ def id_prefixes(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
             b += 1
     for b in sorted(wanted):
         ids = wanted[b]
-        if ids is None or (len(ids) >= min_block and b > 0):
+        need = min_block if len(str(b * 100)) >= 7 else 5 * min_block
+        if ids is None or (len(ids) >= need and b > 0):
             yield str(b)
         else:
             yield from (str(i) for i in sorted(ids))

@@ -7,6 +7,8 @@ import json
 import pytest
 from crawlkit.fakearchive import FakeArchive
 from crawlkit.warcs import Capture
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kbharvest.cdx import CdxClient, parse_cdx
 from kbharvest.errors import CdxError
@@ -88,3 +90,12 @@ def test_a_full_page_without_a_resume_key_is_asked_again_unpaged():
                                                                 "prefix"))
     assert sum(len(p.rows) for p in pages) == 7
     assert "limit=" not in fake.requests("cdx")[-1].path
+
+
+@given(st.text(max_size=300))
+def test_any_answer_parses_to_rows_or_a_cdx_error_never_a_crash(text):
+    try:
+        page = parse_cdx(text)
+    except CdxError:
+        return
+    assert all(len(r.timestamp) == 14 for r in page.rows)

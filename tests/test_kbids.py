@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kbharvest.errors import InputError
 from kbharvest.kbids import (
     IdRange,
+    asp_url,
     id_prefixes,
     in_shard,
     non_article_url_reason,
@@ -136,3 +139,35 @@ def test_queries_for_an_id_cover_every_url_form():
     ]:
         key = u.split("://", 1)[1].lower()
         assert any(key.startswith(q) for q in urls), u
+
+
+FORMS = [
+    "http://support.microsoft.com/kb/{n}", "https://support.microsoft.com/kb/{n}/en-us",
+    "http://support.microsoft.com/default.aspx?scid=kb;en-us;{n}",
+    "http://support.microsoft.com/default.aspx?scid=KB;EN-US;Q{n}",
+    "http://support.microsoft.com/?kbid={n}", "http://support.microsoft.com/en-us/kb/{n}",
+    "https://support.microsoft.com/help/{n}", "https://support.microsoft.com/en-us/help/{n}/a-slug",
+]
+
+
+@given(n=st.integers(1, 99_999_999), form=st.sampled_from(FORMS))
+def test_every_form_of_every_id_reads_back_as_that_id(n, form):
+    assert parse_kb_url(form.format(n=n)).kb_id == n
+
+
+@given(n=st.integers(100_000, 999_999))
+def test_the_1990s_address_of_a_six_digit_id_reads_back_as_that_id(n):
+    assert parse_kb_url(asp_url(n)).kb_id == n
+
+
+@given(lo=st.integers(1, 3_000_000), width=st.integers(0, 600), k=st.integers(1, 3))
+def test_the_prefixes_of_a_range_cover_every_id_of_the_shard(lo, width, k):
+    shard = (k, 3)
+    prefixes = list(id_prefixes([IdRange(lo, lo + width)], shard))
+    for n in range(lo, lo + width + 1):
+        if in_shard(n, shard):
+            assert any(str(n).startswith(p) for p in prefixes)
+    # and a block prefix never spans two shards
+    for p in prefixes:
+        if len(p) >= 5 and len(p) < len(str(lo)):
+            assert in_shard(int(p) * 100, shard)
