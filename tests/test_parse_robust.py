@@ -7,7 +7,9 @@ backtracking, not slowness).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import gzip
 import os
 import random
 import re
@@ -333,3 +335,23 @@ def test_real_corpus_pages_parse_without_page_chrome_in_their_texts(shared_dir: 
             for m in CHROME.finditer(section.text):
                 leaks.append(f"{page.name} [{section.heading}]: …{m.group(0)}…")
     assert not leaks, "page chrome left in section text:\n  " + "\n  ".join(leaks[:20])
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda b: gzip.compress(b), id="gzip"),
+        pytest.param(lambda b: codecs.BOM_UTF8 + b, id="utf8-bom"),
+        pytest.param(lambda b: b.decode("utf-8").encode("utf-16"), id="utf16-bom"),
+        pytest.param(lambda b: b.replace(b"\n", b"\r\n"), id="crlf"),
+    ],
+)
+@pytest.mark.parametrize("page", [CLASSIC_IT, FTP_TXT], ids=lambda p: p.name)
+def test_the_same_page_in_another_byte_form_gives_the_same_record(page: Path, encode) -> None:
+    data = page.read_bytes()
+    if page.suffix == ".txt":
+        data = data.replace(b"\r\n", b"\n")
+    plain = outcome(data, page.name)
+    other = outcome(encode(data), page.name)
+    assert isinstance(plain, Article) and isinstance(other, Article), other
+    assert other.model_dump() == plain.model_dump()
