@@ -147,7 +147,8 @@ def fetch(ids: tuple[str, ...], from_file: Path | None, discover: bool, captures
     """Harvest archived captures of KB articles into WARC files under snapshots/.
 
     IDS are KB ids (977153, KB977153, Q123456) or ranges (2000000-2000100). Safe to stop
-    at any moment and to run again: nothing stored is fetched twice.
+    at any moment and to run again: nothing stored is fetched twice. Exit status 1 when
+    some captures still failed after every retry (run again to retry them).
 
     \b
     Example:
