@@ -39,6 +39,9 @@ def fault_history() -> list[Capture]:
         # merged articles: 977158's old address now shows 977153's page
         Capture("http://support.microsoft.com/kb/977158/en-us", "20150101000000", b"",
                 status=301, headers=[("Location", "/kb/977153")]),
+        # an archived redirect to a page the archive never captured (a live 404, no memento)
+        Capture("http://support.microsoft.com/kb/977160/en-us", "20150101000000", b"",
+                status=301, headers=[("Location", "/en-us/help/977160/never-captured")]),
         # an archived 404: known from the CDX alone
         Capture("http://support.microsoft.com/kb/977160", "20170101000000", b"gone", status=404),
         # later captures of old URLs that are no articles: empty, sign-in, 404 page, locale
@@ -94,6 +97,8 @@ def test_a_clean_crawl_stores_every_distinct_version_and_explains_the_rest(clean
     assert reasons["http://support.microsoft.com/kb/977160"] == "archived HTTP status 404"
     assert reasons["http://support.microsoft.com/kb/977154"] == "redirect to the support home page"
     assert reasons["http://support.microsoft.com/kb/977157/en-us"] == "empty body"
+    assert reasons["http://support.microsoft.com/kb/977160/en-us"] == \
+        "archive answered HTTP 404 (no capture)"
     assert reasons["http://support.microsoft.com/kb/977158/en-us"] == \
         "redirected to the page of KB977153, not KB977158"
     assert reasons["http://support.microsoft.com/kb/977155/en-us"] == "sign-in page"

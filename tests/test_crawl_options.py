@@ -144,3 +144,13 @@ def test_asking_for_more_languages_later_fetches_them_from_rows_already_listed(t
     asked = [unquote(r.path) for r in fake.requests("cdx")]
     assert asked and not any("url=support.microsoft.com/kb/977153&" in a for a in asked)
     assert len(fake.requests("replay")) == 1
+
+
+def test_ids_come_from_a_file_too_and_an_unreadable_file_is_an_input_error(tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("# wanted\nKB977153\n2000000-2000010  # a block\n", encoding="utf-8")
+    opts = FetchOptions.from_args(["Q123456"], ids)
+    assert [(r.lo, r.hi) for r in opts.ranges] == [(123456, 123456), (977153, 977153),
+                                                   (2000000, 2000010)]
+    with pytest.raises(InputError, match="cannot read"):
+        FetchOptions.from_args([], tmp_path / "missing.txt")
