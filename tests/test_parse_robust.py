@@ -234,7 +234,7 @@ FRAGMENTS = [
     "<main id=\"mainContent\">", "<h1 class=\"ocpArticleTitle\">", "<section class=\"ocpSection\">",
 ]
 
-PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                  derandomize=True)
 
 
@@ -288,7 +288,7 @@ def mutated_golden_page(draw: st.DrawFn) -> tuple[str, bytes]:
     return page.name, bytes(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
 @given(mutated_golden_page())
 def test_mutated_golden_pages_give_an_article_or_a_kbharvest_error(case: tuple[str, bytes]) -> None:
