@@ -96,3 +96,20 @@ def test_every_command_has_help_with_an_example(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"], prog_name="kbharvest")
     assert result.exit_code == 0, result.output
     assert "Example" in result.output, f"'kbharvest {' '.join(path)} --help' shows no example"
+
+
+def test_parse_over_a_folder_prints_its_files_in_sorted_order(tmp_path: Path) -> None:
+    (tmp_path / "b-page.txt").write_bytes(GOOD_TXT.read_bytes())
+    (tmp_path / "a-page.html").write_bytes(GOOD_HTML.read_bytes())
+    (tmp_path / "c-empty.html").write_bytes(b"")
+    proc = run_cli("parse", str(tmp_path))
+    assert proc.returncode == 1
+    lines = jsonl(proc.stdout)
+    assert [rec.get("kb_id") for rec in lines] == [979612, 241837, None]
+    assert lines[2]["input"] == str(tmp_path / "c-empty.html")
+
+
+def test_parse_table_format_names_every_input() -> None:
+    proc = run_cli("parse", "--format", "table", GOOD_HTML.name, NOT_FOUND.name, cwd=GOLDEN)
+    assert proc.returncode == 1
+    assert "979612" in proc.stdout and NOT_FOUND.name in proc.stdout
