@@ -24,7 +24,7 @@ from kbharvest.http import DEFAULT_ARCHIVE, ArchiveSession, HttpConfig, Response
 from kbharvest.kbids import (
     IdRange,
     PrefixQuery,
-    id_prefixes,
+    id_prefix_targets,
     in_shard,
     language_matches,
     non_article_url_reason,
@@ -221,8 +221,8 @@ def plan_queries(opts: FetchOptions) -> list[PrefixQuery]:
     """Every CDX query the options need, in a stable order, without repeats."""
     queries: list[PrefixQuery] = []
     if opts.ranges:
-        for prefix in id_prefixes(opts.ranges, opts.shard):
-            queries += queries_for_prefix(prefix, opts.lang)
+        for prefix, digits in id_prefix_targets(opts.ranges, opts.shard):
+            queries += queries_for_prefix(prefix, opts.lang, digits)
     elif opts.discover:
         queries += queries_for_prefix("", opts.lang)
     if opts.discover:

@@ -236,6 +236,13 @@ class PrefixQuery:
 
 def id_prefixes(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
                 min_block: int = 2) -> Iterator[str]:
+    """The prefixes of :func:`id_prefix_targets`, without their id lengths."""
+    for prefix, _ in id_prefix_targets(ranges, shard, min_block):
+        yield prefix
+
+
+def id_prefix_targets(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
+                      min_block: int = 2) -> Iterator[tuple[str, int]]:
     """Decimal prefixes whose queries cover every wanted id, cheaply.
 
     A 100-id block (``20000`` for 2000000–2000099) becomes one prefix when it holds at
@@ -245,7 +252,8 @@ def id_prefixes(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
     times as many longer ids after it (2000000–2000999), so it needs five times as many
     wanted ids to pay off. A lone id is its own prefix. (Prefixes match longer numbers too;
     callers check each row's id.)
-    Blocks are never coarser than 100 ids so each prefix belongs to one shard.
+    Blocks are never coarser than 100 ids so each prefix belongs to one shard. Yields
+    ``(prefix, digits)``: the length of the ids the prefix is meant for.
     """
     wanted: dict[int, set[int] | None] = {}  # block → ids (None: the whole block)
     for r in ranges:
@@ -264,18 +272,21 @@ def id_prefixes(ranges: Iterable[IdRange], shard: tuple[int, int] | None = None,
             b += 1
     for b in sorted(wanted):
         ids = wanted[b]
-        need = min_block if len(str(b * 100)) >= 7 else 5 * min_block
+        digits = len(str(b * 100))
+        need = min_block if digits >= 7 else 5 * min_block
         if ids is None or (len(ids) >= need and b > 0):
-            yield str(b)
+            yield str(b), digits
         else:
-            yield from (str(i) for i in sorted(ids))
+            yield from ((str(i), len(str(i))) for i in sorted(ids))
 
 
-def queries_for_prefix(prefix: str, lang: str | tuple[str, ...] = "en-us") -> list[PrefixQuery]:
+def queries_for_prefix(prefix: str, lang: str | tuple[str, ...] = "en-us",
+                       digits: int | None = None) -> list[PrefixQuery]:
     """Every CDX query needed to find captures of ids starting with ``prefix``.
 
     ``prefix`` is a whole id or an id prefix (a block); the empty prefix enumerates every
     id (``--discover``). ``lang`` is one language, a tuple of them, or ``"all"``.
+    ``digits`` (the length of the ids meant) leaves out the 1990s form for ids it cannot have.
     """
     langs = LANGUAGES if lang == "all" else (lang if isinstance(lang, tuple) else (lang,))
     q = [
@@ -292,7 +303,7 @@ def queries_for_prefix(prefix: str, lang: str | tuple[str, ...] = "en-us") -> li
             PrefixQuery(f"{HOST}/{lg}/kb/{prefix}", "prefix"),
             PrefixQuery(f"{HOST}/{lg}/help/{prefix}", "prefix"),
         ]
-    asp = _asp_prefix(prefix)
+    asp = _asp_prefix(prefix) if digits is None or digits <= 6 else None
     if asp is not None:
         q.append(PrefixQuery(f"{HOST}/support/kb/articles/{asp}", "prefix"))
     return q

@@ -171,3 +171,9 @@ def test_the_prefixes_of_a_range_cover_every_id_of_the_shard(lo, width, k):
     for p in prefixes:
         if len(p) >= 5 and len(p) < len(str(lo)):
             assert in_shard(int(p) * 100, shard)
+
+
+def test_the_1990s_form_is_asked_for_only_where_ids_had_it():
+    asp = "support.microsoft.com/support/kb/articles/"
+    assert any(q.url.startswith(asp) for q in queries_for_prefix("1891", digits=6))
+    assert not any(q.url.startswith(asp) for q in queries_for_prefix("20000", digits=7))
