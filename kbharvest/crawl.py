@@ -869,11 +869,17 @@ class ConsoleProgress:
             TextColumn,
             TimeElapsedColumn,
         )
+        from rich.table import Column
 
         self.console = console or Console(stderr=True)
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
-                            console=self.console, transient=False)
+        # fixed columns first, the long counters last: a narrow terminal cuts those, not
+        # the phase name
+        self.bar = Progress(
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, min_width=8)),
+            BarColumn(bar_width=16), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[info]}", table_column=Column(
+                no_wrap=True, overflow="ellipsis", max_width=max(20, self.console.width - 50))),
+            console=self.console, transient=False)
         self.task: Any = None
         self.counts: dict[str, Any] = {}
         self.waits = 0.0
@@ -890,17 +896,19 @@ class ConsoleProgress:
     def _info(self) -> str:
         c = self.counts
         rate = c.get("bytes", 0) / max(time.monotonic() - self.started, 1e-6) / 1024
-        parts = [f"ids {c.get('ids', 0)}", f"stored {c.get('fetched', 0)}",
-                 f"rejected {c.get('rejected', 0)}", f"failed {c.get('failed', 0)}",
-                 f"{c.get('bytes', 0) / 1e6:.1f} MB", f"{rate:.0f} KiB/s",
-                 f"waited {self.waits:.0f}s"]
-        if "listed" in c:
-            parts.insert(0, f"listed {c['listed']}")
+        waited = f"waited {self.waits:.0f}s"
+        if self.phase_name == "captures":
+            parts = [f"stored {c.get('fetched', 0)}", f"rejected {c.get('rejected', 0)}",
+                     f"failed {c.get('failed', 0)}", waited, f"ids {c.get('ids', 0)}",
+                     f"{c.get('bytes', 0) / 1e6:.1f} MB", f"{rate:.0f} KiB/s"]
+        else:
+            parts = [f"listed {c.get('listed', 0)} captures", waited]
         return " · ".join(parts) + (f" · {self.note}" if self.note else "")
 
+    phase_name = ""
+
     def phase(self, name: str, total: int | None) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, visible=True)
+        self.phase_name = name
         self.task = self.bar.add_task(name, total=total, info=self._info())
 
     def advance(self, n: int = 1) -> None:
