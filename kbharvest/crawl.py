@@ -884,6 +884,7 @@ class ConsoleProgress:
         self.counts: dict[str, Any] = {}
         self.waits = 0.0
         self.note = ""
+        self.note_until = 0.0
         self.started = time.monotonic()
 
     def __enter__(self) -> ConsoleProgress:
@@ -903,7 +904,8 @@ class ConsoleProgress:
                      f"{c.get('bytes', 0) / 1e6:.1f} MB", f"{rate:.0f} KiB/s"]
         else:
             parts = [f"listed {c.get('listed', 0)} captures", waited]
-        return " · ".join(parts) + (f" · {self.note}" if self.note else "")
+        note = self.note if time.monotonic() < self.note_until else ""
+        return (f"{note} · " if note else "") + " · ".join(parts)
 
     phase_name = ""
 
@@ -923,7 +925,8 @@ class ConsoleProgress:
     def wait(self, kind: str, seconds: float) -> None:
         self.waits += seconds
         if kind in ("429", "backoff"):
-            self.note = f"{'paused after 429' if kind == '429' else 'backing off'} {seconds:.0f}s"
+            self.note = f"{'PAUSED after a 429' if kind == '429' else 'backing off'} {seconds:.0f}s"
+            self.note_until = time.monotonic() + seconds
         if self.task is not None:
             self.bar.update(self.task, info=self._info())
 
