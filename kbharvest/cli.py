@@ -330,6 +330,59 @@ def stats(db: Path) -> None:
     render_stats(db_stats(db))
 
 
+@cli.command()
+@click.option("--version", "version", required=True,
+              help="The release version, e.g. 2026.11.0 (names the folder kbharvest-VERSION).")
+@_DB_OPTION
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("datasets"), show_default=True,
+              help="Folder to write the release into; earlier releases there are compared.")
+@click.option("--created", metavar="ISO-8601",
+              help="The creation time recorded in manifest.json (default: $SOURCE_DATE_EPOCH, "
+                   "else now).")
+@click.option("--shard-mb", type=click.IntRange(1), default=256, show_default=True,
+              help="Start a new Parquet file past this size.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show progress on stderr.")
+def release(version: str, db: Path, out: Path, created: str | None, shard_mb: int,
+            progress: bool) -> None:
+    """Write a versioned, verifiable dataset release of the database.
+
+    Writes OUT/kbharvest-VERSION/: Parquet per table (data/), articles.jsonl.gz, schema/,
+    a dataset card (README.md), croissant.json, datapackage.json, CHANGELOG.md,
+    manifest.json and SHA256SUMS. Same database and version (and --created): same bytes.
+
+    \b
+    Example:
+      kbharvest release --version 2026.11.0 --db datasets/kb.duckdb --out datasets/
+      kbharvest verify datasets/kbharvest-2026.11.0
+    """
+    from kbharvest.release import release as make_release
+    from kbharvest.render import ReleaseProgress, render_release_report
+
+    with ReleaseProgress(enabled=progress) as bar:
+        report = make_release(version, db, out, created=created,
+                              shard_bytes=shard_mb * 1024 * 1024, progress=bar)
+    render_release_report(report)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+def verify(path: Path) -> None:
+    """Check a release folder: checksums, Parquet schemas, row counts, the card's numbers.
+
+    Exit status 1, naming every bad or missing file, when anything disagrees.
+
+    \b
+    Example:
+      kbharvest verify datasets/kbharvest-2026.11.0
+    """
+    from kbharvest.release_verify import verify as run_verify
+    from kbharvest.render import render_verify_report
+
+    render_verify_report(run_verify(path))
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="kbharvest")

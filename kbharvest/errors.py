@@ -180,3 +180,40 @@ class ArticleNotFoundError(KbharvestError):
         self.kb_id = kb_id
         self.language = language
         self.languages = languages or []
+
+
+class ReleaseError(KbharvestError):
+    """``kbharvest release`` cannot make the release as asked (a bad version string, a bad
+    ``--created``). The message says what to change; nothing was written.
+    """
+
+
+class ReleaseExistsError(ReleaseError):
+    """The release folder already exists: releases are never overwritten.
+
+    ``path`` is the folder. Choose another ``--version``, or move that folder away first.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} already exists; releases are never overwritten "
+                         "(choose another --version or move it away)")
+        self.path = path
+
+
+class ReleaseVerificationError(KbharvestError):
+    """``kbharvest verify`` found a release folder that does not match its own records:
+    a file missing, unlisted or changed (checksum), a Parquet file unreadable or with the
+    wrong schema, or row counts that disagree between the data, manifest.json, the card,
+    croissant.json and datapackage.json.
+
+    ``path`` is the release folder and ``problems`` lists every problem found, each naming
+    its file. Make the release again from the database (or fetch it again).
+    """
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        shown = problems[:20]
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        super().__init__(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+                         ":\n" + "\n".join(f"  {p}" for p in shown) + more)
+        self.path = path
+        self.problems = problems

@@ -246,3 +246,62 @@ def render_stats(stats) -> None:
         for key, n in rows:
             table.add_row(key, f"{n:,}")
         console.print(table)
+
+
+# --------------------------------------------------------------------------- releases
+
+
+class ReleaseProgress:
+    """A rich progress display for ``kbharvest release``; call it as the release's hook."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+            disable=not enabled)
+        self._task = None
+
+    def __enter__(self) -> ReleaseProgress:
+        self._progress.__enter__()
+        self._task = self._progress.add_task("releasing", total=None)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        self._progress.update(self._task, description=step, completed=done, total=total)
+
+
+def render_release_report(report) -> None:
+    """Print what ``kbharvest release`` wrote."""
+    m = report.manifest
+    console = Console()
+    tables = m["tables"]
+    console.print(f"[bold]{report.path}[/]: release {m['version']}, {report.files} files, "
+                  f"{report.bytes:,} bytes ({report.seconds:.1f} s)")
+    console.print("  " + ", ".join(f"{name} {t['rows']:,}" for name, t in tables.items()))
+    console.print(f"  {m['articles_jsonl']['records']:,} records in "
+                  f"{m['articles_jsonl']['path']}; parser version {m['parser_version']}")
+    prev = m.get("previous_release")
+    if prev:
+        console.print(f"  since {prev['version']}: {prev['added']:,} KB ids added, "
+                      f"{prev['removed']:,} removed, {prev['changed']:,} changed")
+    else:
+        console.print("  no earlier release found to compare with")
+
+
+def render_verify_report(report) -> None:
+    """Print a release that passed ``kbharvest verify``."""
+    rows = sum(report.rows.values())
+    Console().print(f"[bold green]ok[/] {report.path}: release {report.version}, "
+                    f"{report.files} files checked, {rows:,} rows in {len(report.rows)} "
+                    f"tables, {report.records:,} records")
