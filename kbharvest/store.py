@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -414,17 +414,20 @@ def _commit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("COMMIT")
 
 
-def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], workdir: Path,
-                replace: bool = False) -> None:
-    """Write one batch of records in one transaction: all of it lands, or none of it.
-
-    With ``replace``, rows already held for these capture ids are deleted first (reparse).
-    """
-    stage = workdir / "stage.jsonl"
-    with open(stage, "w", encoding="utf-8") as fh:
+def write_stage(records: list[CaptureRecord], path: Path) -> Path:
+    """Write a batch as the staging JSON lines DuckDB reads."""
+    with open(path, "w", encoding="utf-8") as fh:
         for rec in records:
             fh.write(rec.stage_line())
             fh.write("\n")
+    return path
+
+
+def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = False) -> None:
+    """Load one staging file in one transaction: all of it lands, or none of it.
+
+    With ``replace``, rows already held for these capture ids are deleted first (reparse).
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
@@ -446,6 +449,12 @@ def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], wo
         raise
     finally:
         stage.unlink(missing_ok=True)
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], workdir: Path,
+                replace: bool = False) -> None:
+    """Stage and load one batch of records in one transaction."""
+    load_stage(con, write_stage(records, workdir / "stage.jsonl"), replace)
 
 
 @dataclass
@@ -496,6 +505,36 @@ def load_records(
     # than after every batch: each commit is still durable in the WAL.
     con.execute("SET checkpoint_threshold = '1GB'")
     indexes_dropped = False
+    # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
+    # GIL), this thread parses and stages batch k+1. Still one writer, one batch at a time.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kbharvest-load")
+    pending: tuple[Future, list[CaptureRecord]] | None = None
+    slot = 0
+
+    def submit(batch: list[CaptureRecord], batch_replace: bool) -> None:
+        nonlocal pending, slot
+        stage = write_stage(batch, workdir / f"stage{slot}.jsonl")
+        slot ^= 1
+        finish()
+        pending = (writer.submit(load_stage, con, stage, batch_replace), batch)
+
+    def finish() -> None:
+        nonlocal pending
+        if pending is None:
+            return
+        future, done = pending
+        pending = None
+        future.result()
+        report.batches += 1
+        for rec in done:
+            if rec.article_json is None:
+                report.rejected += 1
+            else:
+                report.articles += 1
+        if progress:
+            progress("batch", report)
+
+    ok = False
     try:
         batch: list[CaptureRecord] = []
         batch_replace = False
@@ -512,14 +551,24 @@ def load_records(
                 indexes_dropped = True
             batch.append(rec)
             if len(batch) >= batch_size or time.monotonic() - started > batch_seconds:
-                _flush(con, batch, workdir, batch_replace, report, progress)
+                submit(batch, batch_replace)
                 batch, batch_replace, started = [], False, time.monotonic()
         if batch:
-            _flush(con, batch, workdir, batch_replace, report, progress)
+            submit(batch, batch_replace)
+        finish()
+        ok = True
     finally:
+        if pending is not None:  # an error upstream: let the batch in flight end first
+            with contextlib.suppress(Exception):
+                pending[0].result()
+        writer.shutdown(wait=True)
         shutil.rmtree(workdir, ignore_errors=True)
         if indexes_dropped:
-            _create_indexes(con)
+            if ok:
+                _create_indexes(con)
+            else:
+                with contextlib.suppress(duckdb.Error):
+                    _create_indexes(con)
     return report
 
 
@@ -532,18 +581,6 @@ def _create_indexes(con: duckdb.DuckDBPyConnection) -> None:
     # After a kill -9 they are missing; connect() builds them again (IF NOT EXISTS).
     for sql in INDEXES:
         con.execute(sql)
-
-
-def _flush(con, batch, workdir, replace, report, progress) -> None:
-    write_batch(con, batch, workdir, replace=replace)
-    report.batches += 1
-    for rec in batch:
-        if rec.article_json is None:
-            report.rejected += 1
-        else:
-            report.articles += 1
-    if progress:
-        progress("batch", report)
 
 
 def _known_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
@@ -664,6 +701,8 @@ __all__ = [
     "iter_capture_inputs",
     "load",
     "load_records",
+    "load_stage",
     "parse_capture",
     "write_batch",
+    "write_stage",
 ]
