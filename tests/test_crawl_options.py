@@ -156,3 +156,10 @@ def test_ids_come_from_a_file_too_and_an_unreadable_file_is_an_input_error(tmp_p
                                                    (2000000, 2000010)]
     with pytest.raises(InputError, match="cannot read"):
         FetchOptions.from_args([], tmp_path / "missing.txt")
+
+
+def test_two_harvests_cannot_share_one_snapshots_folder_at_once(tmp_path):
+    with Ledger(tmp_path), pytest.raises(InputError, match="another kbharvest"):
+        Ledger(tmp_path)
+    with Ledger(tmp_path):  # free again once the first one is done
+        pass
