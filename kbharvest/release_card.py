@@ -373,6 +373,7 @@ CROISSANT_CONTEXT = {
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
     "examples": {"@id": "cr:examples", "@type": "@json"},
     "extract": "cr:extract",
     "field": "cr:field",
@@ -392,6 +393,7 @@ CROISSANT_CONTEXT = {
     "regex": "cr:regex",
     "repeated": "cr:repeated",
     "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
     "sc": "https://schema.org/",
     "separator": "cr:separator",
     "source": "cr:source",
@@ -478,7 +480,10 @@ def render_datapackage(manifest: dict, files: dict[str, dict]) -> dict:
     resources = []
     for path, info in files.items():
         slug = re.sub(r"[^a-z0-9._-]+", "-", path.lower()).strip("-")
-        res = {"name": slug, "path": path, "bytes": info["bytes"],
+        # "file": frictionless then checks each file's bytes and sha256. Its tabular reader
+        # (pandas) cannot check list columns or nullable integers of Parquet, so the shards
+        # are files too, their Table Schema kept to describe the columns.
+        res = {"name": slug, "type": "file", "path": path, "bytes": info["bytes"],
                "hash": f"sha256:{info['sha256']}", "mediatype": _media(path)}
         if path in shard_of:
             table = shard_of[path]

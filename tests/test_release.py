@@ -386,3 +386,42 @@ def test_cli_release_then_verify(released, tmp_path):
     again = runner.invoke(cli, ["release", "--version", "0.1", "--db", str(db), "--out",
                                 str(tmp_path), "--no-progress"])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+# --------------------------------------------------------------------------- changelog
+
+
+def test_changelog_lists_kb_ids_added_removed_and_changed_since_the_previous_release(tmp_path):
+    out = tmp_path / "datasets"
+    first = records_v1()
+    make_release(build_db(tmp_path / "a.duckdb", first), out, version="2026.9.0")
+    # next load: KB555555 gone, KB222222 re-captured with new text, KB666666 new,
+    # KB444444 re-captured with the same content (provenance differs only: not "changed")
+    second = [r for r in first
+              if "555555" not in (r.url or "") and r.input != "snap3.warc.gz#rec3"]
+    second += [CaptureRecord.from_article(a, input=f"new{i}", parser_version="1") for i, a in
+               enumerate([article(222222, ts="20130101000000", template="kb-2010", year=2011,
+                                  files=0, rows_missing=False, replaces=[],
+                                  symptoms="Now the queue also stops when it is resumed."),
+                          article(666666, ts="20160101000000")])]
+    report = make_release(build_db(tmp_path / "b.duckdb", second), out, version="2026.10.0")
+    assert report.previous == "2026.9.0"
+    assert report.changes == {"added": [666666], "removed": [555555], "changed": [222222]}
+    log = (report.path / "CHANGELOG.md").read_text()
+    assert log.startswith("# Changelog\n\n## 2026.10.0\n")
+    assert "Compared with kbharvest-2026.9.0: 1 KB ids added, 1 removed, 1 changed" in log
+    assert "### Added (1)\n\nKB666666\n" in log and "### Removed (1)\n\nKB555555\n" in log
+    assert "### Changed (1)\n\nKB222222\n" in log
+    assert "\n## 2026.9.0\n\nFirst release: 5 KB ids, 6 articles" in log, "the earlier entries follow"
+    prev = json.loads((report.path / "manifest.json").read_text())["previous_release"]
+    assert prev == {"version": "2026.9.0", "path": "kbharvest-2026.9.0", "added": 1,
+                    "removed": 1, "changed": 1}
+    verify(report.path)
+
+
+def test_previous_release_is_the_highest_lower_version_compared_as_numbers(tmp_path):
+    for v in ("2026.9.0", "2026.10.0", "2026.12.0"):
+        (tmp_path / f"kbharvest-{v}").mkdir()
+        (tmp_path / f"kbharvest-{v}" / "manifest.json").write_text(json.dumps({"version": v}))
+    assert rel.find_previous_release(tmp_path, "2026.11.0").name == "kbharvest-2026.10.0"
+    assert rel.find_previous_release(tmp_path, "2026.9.0") is None
