@@ -46,6 +46,7 @@ BATCH_SIZE = 10_000  # records per transaction: big enough for DuckDB's bulk pat
 BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
 PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_RECORD_BYTES = 32 * 1024 * 1024  # one staged JSON line; DuckDB's reader buffers twice that
 
 # Never reach for the network: extensions are loaded from files we name (see search.py).
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -418,7 +419,14 @@ def write_stage(records: list[CaptureRecord], path: Path) -> Path:
     """Write a batch as the staging JSON lines DuckDB reads."""
     with open(path, "w", encoding="utf-8") as fh:
         for rec in records:
-            fh.write(rec.stage_line())
+            line = rec.stage_line()
+            if len(line) > MAX_RECORD_BYTES // 4:  # characters; up to 4 bytes each in UTF-8
+                size = len(line.encode())
+                if size > MAX_RECORD_BYTES:
+                    rec.article_json = None
+                    rec.rejection_reason = f"record too large to load ({size:,} bytes of JSON)"
+                    line = rec.stage_line()
+            fh.write(line)
             fh.write("\n")
     return path
 
@@ -433,7 +441,7 @@ def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = Fals
         con.execute(
             "CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM read_json("
             f"{_sql_str(str(stage))}, format = 'newline_delimited', "
-            f"columns = {_STAGE_COLUMNS_SQL}, maximum_object_size = 268435456)")
+            f"columns = {_STAGE_COLUMNS_SQL}, maximum_object_size = {MAX_RECORD_BYTES})")
         if replace:
             for table in DATA_TABLES:
                 con.execute(f"DELETE FROM {table} WHERE capture_id IN "

@@ -13,6 +13,10 @@ MAX_TEXT_BYTES = 16 * 1024 * 1024
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 
 
+_TOOLBAR = re.compile(r"<!-- BEGIN WAYBACK TOOLBAR INSERT -->.*?<!-- END WAYBACK TOOLBAR INSERT -->",
+                      re.S)
+
+
 def _gunzip_capped(data: bytes, name: str) -> bytes:
     try:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -64,6 +68,9 @@ def decode_page(data: bytes | str, *, name: str, content_type: str | None = None
             except UnicodeDecodeError:
                 text = _mostly_utf8(data) or _decode_declared(data, content_type)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if "WAYBACK TOOLBAR INSERT" in text:
+        # a capture replayed with the archive's toolbar rather than raw (id_): not the page
+        text = _TOOLBAR.sub("", text)
     if not text.strip():
         raise InputError(name, "empty input")
     return text

@@ -36,7 +36,8 @@ _SKIP_CLASSES = frozenset({
     "navtitle", "langpicker", "kb_feedback", "rating", "ocpshare", "appliestoblock",
     "appliestolist", "ocparticledate", "lastupdated", "article-date", "kb_articleid",
 })
-_SKIP_IDS = frozenset({"header", "footer", "leftnav", "rightnav", "breadcrumb",
+_SKIP_IDS = frozenset({"wm-ipp-base", "wm-ipp", "donato",  # the Wayback Machine's toolbar
+                       "header", "footer", "leftnav", "rightnav", "breadcrumb",
                        "kb_feedback", "feedbackarea", "uhfheader", "uhffooter", "searchbox"})
 _BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "section", "article",
                          "main", "blockquote", "tr", "td", "th", "center", "details", "body",
