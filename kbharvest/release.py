@@ -694,7 +694,7 @@ def _export_all(con, tmp: Path, version: str, schema_version: str, shard_bytes: 
             "bytes": sum(f.stat().st_size for f in abs_files),
             "uncompressed_bytes": raw_bytes,
             "files": [f.as_posix() for f in files],
-            "columns": describe_parquet(con, abs_files),
+            "columns": dict(describe_parquet(con, abs_files)),
             "keys": list(spec.keys),
         }
     step(f"writing {JSONL_NAME}")

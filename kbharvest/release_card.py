@@ -76,8 +76,10 @@ def meaning(table: str, column: str) -> str:
         return PROVENANCE[column]
     if table == "file_rows" and column == "extra":
         return _EXTRA["extra"]
-    return (m.get(table, {}).get(column) or _EXTRA.get(column) or m["_"].get(column)
-            or column.replace("_", " ") + ".")
+    text = (m.get(table, {}).get(column) or _EXTRA.get(column) or m["_"].get(column)
+            or column.replace("_", " "))
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", ")")) else text + "."
 
 
 # --------------------------------------------------------------------------- types
@@ -190,7 +192,7 @@ def card_front_matter(manifest: dict) -> dict:
                         **({"default": True} if name == "articles" else {})})
         infos.append({
             "config_name": name,
-            "features": [hf_feature(c, parse_type(ty)) for c, ty in t["columns"]],
+            "features": [hf_feature(c, parse_type(ty)) for c, ty in t["columns"].items()],
             "splits": [{"name": "train", "num_bytes": t["uncompressed_bytes"],
                         "num_examples": t["rows"]}],
             "download_size": t["bytes"],
@@ -264,7 +266,7 @@ def render_card(manifest: dict) -> str:
         info = tables[t]
         L += [f"### {t}", "", f"{info['description']} {info['rows']:,} rows.", ""]
         L += _table(["column", "type", "meaning"],
-                    [[f"`{c}`", f"`{ty}`", meaning(t, c)] for c, ty in info["columns"]])
+                    [[f"`{c}`", f"`{ty}`", meaning(t, c)] for c, ty in info["columns"].items()])
         L.append("")
     example_file = tables["articles"]["files"][0]
     L += ["## How to load", "",
@@ -353,8 +355,8 @@ def render_tables_ddl(tables: dict[str, dict]) -> str:
            "-- read_parquet('data/t/*.parquet'); schema/kb.sql is the source database's DDL.", ""]
     for name in TABLE_NAMES:
         cols = tables[name]["columns"]
-        width = max(len(c) for c, _ in cols)
-        body = ",\n".join(f"    {c.ljust(width)} {ty}" for c, ty in cols)
+        width = max(len(c) for c in cols)
+        body = ",\n".join(f"    {c.ljust(width)} {ty}" for c, ty in cols.items())
         out += [f"CREATE TABLE {name} (", body, ");", ""]
     return "\n".join(out)
 
@@ -430,7 +432,7 @@ def render_croissant(manifest: dict, files: dict[str, dict]) -> dict:
             "description": f"The Parquet shards of {table}.",
             "encodingFormat": "application/x-parquet", "includes": f"data/{table}/*.parquet"})
         fields = []
-        for col, ty in t["columns"]:
+        for col, ty in t["columns"].items():
             tree = parse_type(ty)
             if not isinstance(tree, str):
                 continue  # lists and structs: read them from Parquet directly
@@ -490,7 +492,7 @@ def render_datapackage(manifest: dict, files: dict[str, dict]) -> dict:
             res.update({"format": "parquet", "description": manifest["tables"][table][
                 "description"], "schema": {"fields": [
                     _frictionless_field(c, parse_type(ty), meaning(table, c))
-                    for c, ty in manifest["tables"][table]["columns"]]}})
+                    for c, ty in manifest["tables"][table]["columns"].items()]}})
         elif path.endswith(".jsonl.gz"):
             res.update({"format": "jsonl", "compression": "gz",
                         "description": "The newest record of each (kb_id, language), one JSON "

@@ -169,9 +169,10 @@ def _check_tables(root: Path, manifest: dict, problems: list[str]) -> dict[str, 
             except duckdb.Error as exc:
                 problems.append(f"data/{name}/: shards do not read as one table ({exc})")
                 continue
-            if columns != info.get("columns"):
+            want = list((info.get("columns") or {}).items())
+            if [tuple(c) for c in columns] != want:
                 problems.append(f"data/{name}/: schema {columns} differs from manifest.json "
-                                f"{info.get('columns')}")
+                                f"{want}")
     finally:
         con.close()
     return rows
@@ -281,7 +282,7 @@ def _check_card(root: Path, manifest: dict, rows: dict[str, int], problems: list
             problems.append(f"README.md: {name} download_size {info.get('download_size')}, the "
                             f"files hold {t.get('bytes')} bytes")
         names = [f.get("name") for f in info.get("features", [])]
-        if names != [c for c, _ in t.get("columns", [])]:
+        if names != list(t.get("columns", {})):
             problems.append(f"README.md: {name} features {names} differ from the columns")
     body = read_card_counts(text)
     counts = manifest.get("counts", {})

@@ -35,7 +35,7 @@ def test_card_front_matter_is_yaml_listing_every_config_with_its_files_and_sizes
         name = config["config_name"]
         assert config["data_files"] == [{"split": "train", "path": f"data/{name}/*.parquet"}]
         assert info["splits"][0]["num_examples"] == m["tables"][name]["rows"]
-        assert [f["name"] for f in info["features"]] == [c for c, _ in m["tables"][name]["columns"]]
+        assert [f["name"] for f in info["features"]] == list(m["tables"][name]["columns"])
     assert front["license"] == "other" and "Microsoft" in text.split("## License", 1)[1]
     for heading in ("## What it is", "## How it was made", "## Configs and fields",
                     "## How to load", "## Known gaps", "## Counts"):
@@ -51,7 +51,7 @@ def test_every_table_loads_with_pyarrow(release_dir):
     for name in TABLE_NAMES:
         table = ds.dataset(release_dir / "data" / name, format="parquet").to_table()
         assert table.num_rows == m["tables"][name]["rows"], name
-        assert table.column_names == [c for c, _ in m["tables"][name]["columns"]]
+        assert table.column_names == list(m["tables"][name]["columns"])
     articles = ds.dataset(release_dir / "data" / "articles", format="parquet")
     latest = articles.to_table(filter=ds.field("is_latest"))
     assert latest.num_rows == m["articles_jsonl"]["records"] == 6
