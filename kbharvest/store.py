@@ -238,12 +238,14 @@ def iter_capture_inputs(paths: Iterable[Path], errors: list | None = None) -> It
                 errors.append((str(path), "no such file"))
         elif is_warc(path):
             try:
+                requested = _requested_timestamps(path)
                 for cap in iter_captures(path):
                     yield CaptureInput(
                         name=cap.name, body=cap.body, url=cap.url or None,
                         archive=cap.archive,
                         requested_ts=getattr(cap, "requested_timestamp", None)
-                        or getattr(cap, "requested_ts", None),
+                        or getattr(cap, "requested_ts", None)
+                        or requested.get(cap.name.rpartition("#")[2]),
                         served_ts=cap.timestamp, digest=cap.digest, http_status=cap.status,
                         content_type=cap.content_type, from_warc=True,
                     )
@@ -257,6 +259,25 @@ def iter_capture_inputs(paths: Iterable[Path], errors: list | None = None) -> It
                     errors.append((str(path), f"input too large ({size} bytes)"))
                 continue
             yield CaptureInput(name=str(path), body=path.read_bytes())
+
+
+def _requested_timestamps(path: Path) -> dict[str, str]:
+    """{WARC-Record-ID: requested timestamp} of a WARC file written by the crawler.
+
+    warcstore.WarcCapture does not carry the requested timestamp (yet): read it from the
+    record headers. Skipped as soon as WarcCapture has the field.
+    """
+    from kbharvest import warcstore
+
+    fields = getattr(warcstore.WarcCapture, "__dataclass_fields__", {})
+    if "requested_timestamp" in fields or "requested_ts" in fields:
+        return {}
+    try:
+        members, _ = warcstore.scan_members(path)
+    except (OSError, ValueError):
+        return {}
+    return {m.headers["WARC-Record-ID"]: m.headers[warcstore.H_REQUESTED_TS] for m in members
+            if "WARC-Record-ID" in m.headers and warcstore.H_REQUESTED_TS in m.headers}
 
 
 _TS14 = re.compile(r"^\d{14}$")
@@ -509,9 +530,8 @@ def load_records(
     report = report or LoadReport(db="")
     known = _known_ids(con)
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
-    # Checkpoint (rewrite the database file from the write-ahead log) once at the end rather
-    # than after every batch: each commit is still durable in the WAL.
-    con.execute("SET checkpoint_threshold = '1GB'")
+    # DuckDB's default checkpoint threshold (16 MB) folds each batch into the database file
+    # as it commits: a bigger one was no faster here and kept more in memory.
     indexes_dropped = False
     # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
     # GIL), this thread parses and stages batch k+1. Still one writer, one batch at a time.
