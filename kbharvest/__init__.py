@@ -23,15 +23,20 @@ __all__ = [
     "Section",
     "Source",
     "__version__",
+    "fetch",
+    "import_warcs",
     "parse_document",
     "parse_paths",
 ]
 
+_LAZY = {"parse_document": "kbharvest.parse", "parse_paths": "kbharvest.parse",
+         "fetch": "kbharvest.crawl", "import_warcs": "kbharvest.crawl"}
+
 
 def __getattr__(name: str):
     # Lazy so that `import kbharvest` stays cheap for the CLI and worker processes.
-    if name in ("parse_document", "parse_paths"):
-        from kbharvest import parse
+    if name in _LAZY:
+        import importlib
 
-        return getattr(parse, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(name)
