@@ -253,14 +253,32 @@ def _export_table(con: duckdb.DuckDBPyConnection, spec: TableSpec, root: Path, *
     """COPY one table into sharded Parquet files; return them (relative to ``root``)."""
     folder = root / "data" / spec.name
     parts = folder / ".parts"
-    parts.mkdir(parents=True)
     kv = (f"{{release_name: {_sql_str(RELEASE_NAME)}, release_version: {_sql_str(version)}, "
           f"schema_version: {_sql_str(schema_version)}, table_name: {_sql_str(spec.name)}}}")
-    con.execute(
-        f"COPY ({spec.sql}) TO {_sql_str(str(parts))} (FORMAT parquet, COMPRESSION zstd, "
-        f"FILE_SIZE_BYTES {int(shard_bytes)}, ROW_GROUP_SIZE {int(row_group_rows)}, "
-        f"FILENAME_PATTERN 'part-{{i}}', KV_METADATA {kv})")
-    written = sorted(parts.glob("part-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
+
+    def copy(group_rows: int) -> list[Path]:
+        shutil.rmtree(parts, ignore_errors=True)
+        parts.mkdir(parents=True)
+        con.execute(
+            f"COPY ({spec.sql}) TO {_sql_str(str(parts))} (FORMAT parquet, COMPRESSION zstd, "
+            f"FILE_SIZE_BYTES {int(shard_bytes)}, ROW_GROUP_SIZE {int(group_rows)}, "
+            f"FILENAME_PATTERN 'part-{{i}}', KV_METADATA {kv})")
+        return sorted(parts.glob("part-*.parquet"), key=lambda p: int(p.stem.split("-")[1]))
+
+    written = copy(row_group_rows)
+    # DuckDB starts a new file only between row groups, so one big row group can overshoot
+    # the limit: then write again with row groups sized from this run's bytes per row (a
+    # function of the data alone, so the result stays reproducible).
+    sizes = [p.stat().st_size for p in written]
+    if written and max(sizes) > shard_bytes * 1.25:
+        rows, _ = parquet_rows(con, written)
+        if rows > 1:
+            per_row = max(1, sum(sizes) // rows)
+            group = max(1, min(row_group_rows, shard_bytes // (4 * per_row)))
+            if group < row_group_rows:
+                written = copy(group)
+    if len(written) > 1:  # a trailing file with no rows says nothing
+        written = [p for p in written if parquet_rows(con, [p])[0] > 0] or written[:1]
     if not written:  # DuckDB writes one empty file for an empty result; make sure of it
         con.execute(f"COPY ({spec.sql}) TO {_sql_str(str(parts / 'part-0.parquet'))} "
                     f"(FORMAT parquet, COMPRESSION zstd, KV_METADATA {kv})")
@@ -271,7 +289,7 @@ def _export_table(con: duckdb.DuckDBPyConnection, spec: TableSpec, root: Path, *
         target = folder / f"{spec.name}-{i:05d}-of-{n:05d}.parquet"
         part.rename(target)
         final.append(target.relative_to(root))
-    parts.rmdir()
+    shutil.rmtree(parts)
     return final
 
 
@@ -588,8 +606,8 @@ def release(
 
     con = connect(db, read_only=True)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp(out, version)
     tmp = out / f".{release_dir_name(version)}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         try:
@@ -704,6 +722,21 @@ def _export_all(con, tmp: Path, version: str, schema_version: str, shard_bytes: 
         "SELECT DISTINCT language FROM latest_articles WHERE language IS NOT NULL "
         "ORDER BY 1").fetchall()]
     return tables, records, prints, counts, languages
+
+
+def _remove_stale_temp(out: Path, version: str) -> None:
+    """Remove temporary folders of this version left by a release that was killed."""
+    for tmp in out.glob(f".{release_dir_name(version)}.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # that release is still running
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _listing(root: Path) -> list[str]:

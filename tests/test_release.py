@@ -44,7 +44,7 @@ def article(kb_id: int, *, ts: str | None = "20100115120000", language: str | No
             title: str | None = None, triple: bool = True) -> Article:
     """A made-up hotfix article with every part of the record filled in."""
     rows = [FileRow(file_name=f"Quokka{i}.dll", file_version=f"6.1.7601.{17000 + i}",
-                    file_size=10_000 + i, date=dt.date(year, 3, 1 + i), time="10:0" + str(i),
+                    file_size=10_000 + i, date=dt.date(year, 3, 1 + i % 28), time=f"10:{i % 60:02d}",
                     platform="x86", extra={"SP requirement": "SP1", "Service branch": "GDR",
                                            "Folder": "C:\\Quokka"})
             for i in range(files)]
@@ -142,7 +142,6 @@ def test_release_writes_every_table_sharded_with_the_documented_names(released):
     _, path = released
     manifest = json.loads((path / "manifest.json").read_text())
     assert set(manifest["tables"]) == set(rel.TABLE_NAMES) == {*DATA_TABLES, "triples"}
-    assert len(manifest["tables"]["articles"]["files"]) > 1, "the size limit makes shards"
     for name, info in manifest["tables"].items():
         n = len(info["files"])
         assert info["files"] == [f"data/{name}/{name}-{i:05d}-of-{n:05d}.parquet"
@@ -425,3 +424,29 @@ def test_previous_release_is_the_highest_lower_version_compared_as_numbers(tmp_p
         (tmp_path / f"kbharvest-{v}" / "manifest.json").write_text(json.dumps({"version": v}))
     assert rel.find_previous_release(tmp_path, "2026.11.0").name == "kbharvest-2026.10.0"
     assert rel.find_previous_release(tmp_path, "2026.9.0") is None
+
+
+def test_a_temporary_folder_left_by_a_killed_release_is_cleared(tmp_path):
+    db = build_db(tmp_path / "kb.duckdb", records_v1()[:2])
+    out = tmp_path / "out"
+    stale = out / ".kbharvest-1.0.tmp-999999999"  # no such process
+    (stale / "data").mkdir(parents=True)
+    make_release(db, out, version="1.0")
+    assert sorted(p.name for p in out.iterdir()) == ["kbharvest-1.0"]
+
+
+def test_big_tables_are_sharded_at_the_size_limit_in_kb_id_order(tmp_path):
+    # DuckDB cuts files between row groups of at least 2,048 rows: 6,000 file rows are enough
+    records = [*records_v1(), CaptureRecord.from_article(article(100001, files=6000),
+                                                        input="big", parser_version="1")]
+    db = build_db(tmp_path / "kb.duckdb", records)
+    path = make_release(db, tmp_path / "out", shard_bytes=10_000, row_group_rows=100_000).path
+    files = json.loads((path / "manifest.json").read_text())["tables"]["file_rows"]["files"]
+    assert len(files) > 1, "a 100,000-row group is split so that the shards fit the limit"
+    assert all((path / f).stat().st_size < 2 * 10_000 for f in files)
+    con = duckdb.connect()
+    rows = con.execute(f"SELECT kb_id, source_timestamp, capture_id, table_no, row_no FROM "
+                       f"read_parquet({files!r})".replace("'data/", f"'{path}/data/")).fetchall()
+    assert len(rows) == 6000 + 13  # and the 13 of records_v1
+    assert rows == sorted(rows, key=lambda r: (r[0], r[1] or "", r[2], r[3], r[4]))
+    verify(path)
