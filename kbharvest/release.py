@@ -410,7 +410,7 @@ def _write_records(con: duckdb.DuckDBPyConnection, path: Path
     count = 0
     prints: dict[tuple[int, str], str] = {}
     with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                                                 compresslevel=9) as gz:
+                                                 compresslevel=6) as gz:
         for article in iter_latest_records(con):
             line = article.model_dump_json()
             gz.write(line.encode("utf-8") + b"\n")
