@@ -160,6 +160,7 @@ def hf_feature(name: str, tree) -> dict:
 # --------------------------------------------------------------------------- dataset card
 
 
+MICROSOFT_TERMS = "https://www.microsoft.com/en-us/legal/terms-of-use"
 _LICENSE_NOTE = (
     "The article text is Microsoft's: the Knowledge Base articles were published by Microsoft "
     "Corporation on support.microsoft.com and are © Microsoft, under Microsoft's terms of use. "
@@ -203,7 +204,7 @@ def card_front_matter(manifest: dict) -> dict:
                        "rescued from web archives",
         "license": "other",
         "license_name": "microsoft-kb-text",
-        "license_link": "LICENSE-NOTE",
+        "license_link": MICROSOFT_TERMS,
         "language": langs or ["en"],
         "size_categories": [_size_category(manifest["articles_jsonl"]["records"])],
         "task_categories": ["text-retrieval", "question-answering", "text-generation"],
@@ -232,8 +233,6 @@ def render_card(manifest: dict) -> str:
     gaps = counts["gaps"]
     front = yaml.safe_dump(card_front_matter(manifest), sort_keys=False, allow_unicode=True,
                            width=100, default_flow_style=False)
-    # license_link must be a URL or a file of the repo; the note is in this card.
-    front = front.replace("license_link: LICENSE-NOTE", "license_link: README.md#license")
     L: list[str] = ["---", front.rstrip("\n"), "---", ""]
     L += [f"# {name}: Microsoft Knowledge Base articles rescued from web archives", ""]
     L += ["## What it is", "",
@@ -269,7 +268,7 @@ def render_card(manifest: dict) -> str:
                     [[f"`{c}`", f"`{ty}`", meaning(t, c)] for c, ty in info["columns"].items()])
         L.append("")
     example_file = tables["articles"]["files"][0]
-    L += ["## How to load", "",
+    L += ["## How to load", "", "Paths are relative to this folder.", "",
           "pyarrow (or pandas: `pandas.read_parquet(\"data/articles\")`):", "", "```python",
           "import pyarrow.dataset as ds",
           "articles = ds.dataset(\"data/articles\", format=\"parquet\").to_table()",
@@ -282,7 +281,7 @@ def render_card(manifest: dict) -> str:
           "WHERE lower(f.file_name) = 'volsnap.sys' ORDER BY f.version_key DESC;", "```", "",
           "Hugging Face datasets (one config at a time):", "", "```python",
           "from datasets import load_dataset",
-          f"triples = load_dataset(\"{name}\", \"triples\", split=\"train\")  # this folder",
+          "triples = load_dataset(\".\", \"triples\", split=\"train\")",
           "```", "",
           f"The records, one JSON object per line: `gzip.open(\"{JSONL_NAME}\")`. "
           f"`{example_file}` is a single shard; globs read them all.", ""]
@@ -449,7 +448,7 @@ def render_croissant(manifest: dict, files: dict[str, dict]) -> dict:
         "conformsTo": "http://mlcommons.org/croissant/1.0",
         "description": "Microsoft Knowledge Base articles rescued from web archives, parsed "
                        "into normalised tables with per-row provenance (kbharvest).",
-        "license": "https://www.microsoft.com/en-us/legal/terms-of-use",
+        "license": MICROSOFT_TERMS,
         "version": manifest["version"],
         "citeAs": f"kbharvest {manifest['version']}: Microsoft Knowledge Base articles rescued "
                   "from web archives.",
@@ -507,7 +506,7 @@ def render_datapackage(manifest: dict, files: dict[str, dict]) -> dict:
         "version": manifest["version"],
         "licenses": [{"name": "other", "title": "Article text © Microsoft (terms of use); "
                       "see README.md#license",
-                      "path": "https://www.microsoft.com/en-us/legal/terms-of-use"}],
+                      "path": MICROSOFT_TERMS}],
         "resources": resources,
     }
 

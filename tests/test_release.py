@@ -450,3 +450,14 @@ def test_big_tables_are_sharded_at_the_size_limit_in_kb_id_order(tmp_path):
     assert len(rows) == 6000 + 13  # and the 13 of records_v1
     assert rows == sorted(rows, key=lambda r: (r[0], r[1] or "", r[2], r[3], r[4]))
     verify(path)
+
+
+@pytest.mark.parametrize(("version", "created"), [("../escape", None), ("", None),
+                                                  ("1.0", "yesterday")])
+def test_a_bad_version_or_created_is_refused_before_anything_is_written(tmp_path, version,
+                                                                         created):
+    from kbharvest.errors import ReleaseError
+
+    with pytest.raises(ReleaseError):
+        rel.release(version, tmp_path / "none.duckdb", tmp_path / "out", created=created)
+    assert not (tmp_path / "out").exists()
