@@ -263,10 +263,11 @@ class ReleaseProgress:
             TimeElapsedColumn,
         )
 
+        console = Console(stderr=True)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-            disable=not enabled)
+            TimeElapsedColumn(), console=console, transient=True,
+            disable=not enabled or not console.is_terminal)
         self._task = None
 
     def __enter__(self) -> ReleaseProgress:
