@@ -79,7 +79,7 @@ def _capture_table(name: str, description: str, keys: tuple[str, ...],
 # map_from_entries(extra) gives the map back in DuckDB.
 _FILE_ROWS_SELECT = ("t.* REPLACE (map_entries(t.extra) AS extra)")
 
-TABLES: tuple[TableSpec, ...] = (
+_SPECS: tuple[TableSpec, ...] = (
     TableSpec(
         "captures",
         "Every archived capture that was loaded, article or not: provenance and outcome "
@@ -119,6 +119,20 @@ TABLES: tuple[TableSpec, ...] = (
         "ORDER BY t.kb_id, t.language NULLS FIRST, t.capture_id",
         ("kb_id", "language")),
 )
+
+
+def _release_tables() -> tuple[TableSpec, ...]:
+    # Every data table of the store is released: one the store adds later goes out with
+    # generic settings until it gets a spec above.
+    from kbharvest.store_schema import DATA_TABLES
+
+    specs = {s.name: s for s in _SPECS}
+    extra = tuple(_capture_table(name, f"The {name} table of the database.", ())
+                  for name in DATA_TABLES if name not in specs)
+    return (*(s for s in _SPECS if s.name != "triples"), *extra, specs["triples"])
+
+
+TABLES: tuple[TableSpec, ...] = _release_tables()
 TABLE_NAMES = tuple(t.name for t in TABLES)
 
 
@@ -627,8 +641,16 @@ def release(
         previous = changes = None
         earlier = ""
         if previous_dir is not None:
-            previous = json.loads((previous_dir / "manifest.json").read_text(encoding="utf-8"))
-            changes = compare_records(read_record_prints(previous_dir / JSONL_NAME), prints)
+            try:
+                previous = json.loads((previous_dir / "manifest.json").read_text(
+                    encoding="utf-8"))
+                old_prints = read_record_prints(previous_dir / JSONL_NAME)
+            except (OSError, EOFError, ValueError, KeyError) as exc:
+                raise ReleaseError(
+                    f"the previous release {previous_dir} cannot be read to compare with "
+                    f"({exc}); check it with `kbharvest verify {previous_dir}`, or move it "
+                    "out of --out") from exc
+            changes = compare_records(old_prints, prints)
             log = previous_dir / "CHANGELOG.md"
             earlier = log.read_text(encoding="utf-8") if log.is_file() else ""
         (tmp / "CHANGELOG.md").write_text(

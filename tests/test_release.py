@@ -461,3 +461,15 @@ def test_a_bad_version_or_created_is_refused_before_anything_is_written(tmp_path
     with pytest.raises(ReleaseError):
         rel.release(version, tmp_path / "none.duckdb", tmp_path / "out", created=created)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unreadable_previous_release_stops_the_release_with_a_clear_message(tmp_path):
+    from kbharvest.errors import ReleaseError
+
+    db = build_db(tmp_path / "kb.duckdb", records_v1()[:2])
+    out = tmp_path / "out"
+    make_release(db, out, version="1.0")
+    (out / "kbharvest-1.0" / "articles.jsonl.gz").write_bytes(b"\x1f\x8bnot gzip")
+    with pytest.raises(ReleaseError, match=r"previous release .*kbharvest-1\.0 cannot be read"):
+        make_release(db, out, version="2.0")
+    assert sorted(p.name for p in out.iterdir()) == ["kbharvest-1.0"]
