@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from kbharvest.models import FileRow
 from kbharvest.parse.textutil import parse_date, parse_size, parse_time
@@ -58,6 +59,7 @@ def architecture_of(caption: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def column_field(header: str) -> str | None:
     """Map a header cell to a FileRow field (None: an extra column)."""
     return _COLUMNS.get(fold(header))

@@ -32,27 +32,38 @@ def looks_like(text: str) -> bool:
     return len(re.findall(r"^#{1,6} \S", text, re.M)) >= 2
 
 
+_AUTOLINK = re.compile(r"<(https?://[^>]+)>")
+_CODE = re.compile(r"`([^`]+)`")
+_STRONG = re.compile(r"(\*\*|__)(.+?)\1")
+_EM = re.compile(r"(?<![\w*])[*_](\S(?:.*?\S)?)[*_](?![\w*])")
+_COMMENT = re.compile(r"<!--.*?-->")
+_INLINE_TAG = re.compile(r"</?(?:br|p|b|i|strong|em|span|sup|sub)\s*/?>", re.I)
+_MARKUP_CHARS = frozenset("[*_`<&\\!")
+
+
 def _inline(line: str, links: list[str]) -> str:
+    if _MARKUP_CHARS.isdisjoint(line):
+        return line  # most table rows and plain sentences: nothing to undo
     line = _WIKI_IMG.sub("", line)
 
     def link(m: re.Match) -> str:
         text, href = m.group(1), m.group(2)
         links.append(href)
-        kb = KB_LINK.search(href)
-        if kb:
+        if KB_LINK.search(href):
             # the section names that article: carry the target along, invisibly
             return text + mark_link(href)
         return text
 
-    line = _LINK.sub(link, line)
-    line = re.sub(r"<(https?://[^>]+)>", r"\1", line)
-    line = re.sub(r"`([^`]+)`", r"\1", line)
-    line = re.sub(r"(\*\*|__)(.+?)\1", r"\2", line)
-    line = re.sub(r"(?<![\w*])[*_](\S(?:.*?\S)?)[*_](?![\w*])", r"\1", line)
-    line = line.replace("&nbsp;", " ").replace("\\_", "_").replace("\\*", "*")
-    line = re.sub(r"<!--.*?-->", "", line)
-    line = re.sub(r"</?(?:br|p|b|i|strong|em|span|sup|sub)\s*/?>", " ", line, flags=re.I)
-    return line
+    if "](" in line:
+        line = _LINK.sub(link, line)
+    if "<" in line:
+        line = _COMMENT.sub("", _AUTOLINK.sub(r"\1", line))
+        line = _INLINE_TAG.sub(" ", line)
+    if "`" in line:
+        line = _CODE.sub(r"\1", line)
+    if "*" in line or "_" in line:
+        line = _EM.sub(r"\1", _STRONG.sub(r"\2", line))
+    return line.replace("&nbsp;", " ").replace("\\_", "_").replace("\\*", "*")
 
 
 def parse(text: str, url: str | None = None, name: str = "") -> Article:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 LEVEL1_KINDS = frozenset({
     "summary", "introduction", "symptoms", "cause", "resolution", "workaround", "status",
@@ -173,6 +174,7 @@ for _kind, _names in _HEADINGS.items():
         _LOOKUP.setdefault(fold(_name), _kind)
 
 
+@lru_cache(maxsize=8192)
 def heading_kind(text: str) -> str | None:
     """The section kind a heading names, or None when it is not a known heading."""
     key = fold(text)
