@@ -235,17 +235,21 @@ def render_stats(stats) -> None:
         totals.add_row(key.replace("_", " "), f"{n:,}")
     totals.add_row("search index", stats.search_index)
     console.print(totals)
+    from rich.columns import Columns
+
+    tables = []
     for title, rows in (("template", stats.by_template), ("language", stats.by_language),
                         ("capture year", stats.by_capture_year),
                         ("last review year", stats.by_review_year),
-                        ("rejection reason", stats.rejections),
-                        ("parser version", stats.parser_versions)):
+                        ("parser version", stats.parser_versions),
+                        ("rejection reason", stats.rejections)):
         if not rows:
             continue
-        table = Table(title, "count", title=f"by {title}", title_justify="left")
+        table = Table(title, "n", box=None, title_justify="left", header_style="bold")
         for key, n in rows:
             table.add_row(key, f"{n:,}")
-        console.print(table)
+        tables.append(table)
+    console.print(Columns(tables, padding=(1, 3)))
 
 
 # --------------------------------------------------------------------------- releases

@@ -72,7 +72,11 @@ def looks_like_file_header(cells: list[str]) -> bool:
 
 
 def _na(value: str | None) -> bool:
-    return value is None or fold(value) in _NOT_APPLICABLE
+    if value is None:
+        return True
+    v = value.strip()
+    # versions, sizes and names (the usual cells) are never "not applicable": skip the fold
+    return not v or (len(v) < 24 and not v[0].isdigit() and fold(v) in _NOT_APPLICABLE)
 
 
 def make_row(header: list[str], cells: list[str]) -> FileRow | None:

@@ -32,6 +32,9 @@ def looks_like(text: str) -> bool:
     return len(re.findall(r"^#{1,6} \S", text, re.M)) >= 2
 
 
+_QUOTE = re.compile(r"^\s*>\s?")
+_ALERT = re.compile(r"^\s*\[!(?:NOTE|IMPORTANT|TIP|WARNING|CAUTION)\]\s*")
+_PRODUCT_VERSION = re.compile(r"^_?Original product version:_?")
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>")
 _CODE = re.compile(r"`([^`]+)`")
 _STRONG = re.compile(r"(\*\*|__)(.+?)\1")
@@ -101,9 +104,9 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             chunk.append(line)
             continue
         # blockquote notes ("> [!NOTE]") are ordinary text
-        line = re.sub(r"^\s*>\s?", "", line)
-        line = re.sub(r"^\s*\[!(NOTE|IMPORTANT|TIP|WARNING|CAUTION)\]\s*", "", line)
-        if _KBNUM.search(line) or re.match(r"^_?Original product version:_?", line.strip()):
+        if ">" in line or "[!" in line:
+            line = _ALERT.sub("", _QUOTE.sub("", line))
+        if "Original" in line and (_KBNUM.search(line) or _PRODUCT_VERSION.match(line.strip())):
             continue
         am = _APPLIES.match(line.strip())
         if am:
