@@ -108,6 +108,8 @@ def sample_captures(golden: Path = GOLDEN) -> list[SampleCapture]:
         if page.stem.startswith("reject-"):
             url = f"http://support.microsoft.com/kb/{300000 + n}"
         ts = _ts(template, n)
+        if page.stem == "classic-en-wayback-replay":  # the same revision, seen a month earlier
+            ts = "20100112000000"
         caps.append(SampleCapture(url, ts, ts, 200, _TYPES[page.suffix], page.read_bytes()))
 
     # one article captured again: two later revisions and an unchanged recapture
