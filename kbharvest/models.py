@@ -146,8 +146,9 @@ class Article(_Strict):
     )
     revision: str | None = Field(default=None, description="'Revision: 1.0' gives '1.0'.")
     template: str = Field(
-        description="The page layout recognised: kb-classic, kb-2010, help, topic, msdn-cd, "
-        "ftp-txt, ftp-htm, markdown, text."
+        description="The page layout recognised: kb-classic (2003-2010), kb-2010 (2010-2015), "
+        "help, topic (2016 on), ftp-htm (1990s MSDN-CD/FTP .HTM), ftp-txt (1990s text), "
+        "markdown (Microsoft's docs), text (a page flattened to text), html (other HTML)."
     )
     sections: list[Section] = Field(
         default_factory=list, description="Every heading in page order, flat, with its level."
