@@ -42,7 +42,10 @@ from kbharvest.store_schema import (
 )
 
 DEFAULT_DB = Path("datasets/kb.duckdb")
-BATCH_SIZE = 10_000  # records per transaction: big enough for DuckDB's bulk paths
+BATCH_SIZE = 5_000  # records per transaction: big enough for DuckDB's bulk paths
+# DuckDB caches every block it writes up to its memory limit (80% of RAM by default), so a
+# long load would grow without bound: the loader caps it, and the cache stays small.
+LOAD_MEMORY_LIMIT = "256MB"
 BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
 PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -532,6 +535,7 @@ def load_records(
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
     # DuckDB's default checkpoint threshold (16 MB) folds each batch into the database file
     # as it commits: a bigger one was no faster here and kept more in memory.
+    con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
     indexes_dropped = False
     # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
     # GIL), this thread parses and stages batch k+1. Still one writer, one batch at a time.
@@ -591,6 +595,8 @@ def load_records(
                 pending[0].result()
         writer.shutdown(wait=True)
         shutil.rmtree(workdir, ignore_errors=True)
+        with contextlib.suppress(duckdb.Error):
+            con.execute("RESET memory_limit")
         if indexes_dropped:
             if ok:
                 _create_indexes(con)
