@@ -648,7 +648,7 @@ def load(
         pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
         try:
             records = _parsed(paths, known, reparse, version, min(batch_size, PARSE_WINDOW),
-                              pool, report, progress)
+                              pool, jobs, report, progress)
             load_records(con, records, batch_size=batch_size, replace=reparse, report=report,
                          progress=progress)
         finally:
@@ -667,7 +667,7 @@ def load(
     return report
 
 
-def _parsed(paths, known, reparse, version, window_size, pool, report, progress
+def _parsed(paths, known, reparse, version, window_size, pool, jobs, report, progress
             ) -> Iterator[CaptureRecord]:
     """Walk the inputs; yield a CaptureRecord for each capture that needs (re)loading."""
     seen: set[str] = set()
@@ -676,7 +676,7 @@ def _parsed(paths, known, reparse, version, window_size, pool, report, progress
     def run(window):
         if pool is None:
             return map(_parse_job, window)
-        chunk = max(1, len(window) // (4 * (pool._max_workers or 1)))
+        chunk = max(1, len(window) // (4 * jobs))
         return pool.map(_parse_job, window, chunksize=chunk)
 
     for item in iter_capture_inputs(paths, report.errors):
