@@ -190,3 +190,22 @@ def test_kb_links_name_their_article_in_the_section_without_showing_the_address(
     assert a.prerequisites.kb_refs == [976932]
     assert "support.microsoft.com" not in a.prerequisites.text
     assert a.kb_refs == [976932]
+
+
+def test_a_page_with_a_title_and_no_text_is_rejected():
+    from kbharvest.errors import RejectedCapture
+    from kbharvest.parse import parse_document
+
+    shell = (b'<!DOCTYPE html><html lang="en-us"><head><meta charset="utf-8"><title>Microsoft '
+             b"Support</title></head><body></body></html>")
+    with pytest.raises(RejectedCapture, match="no article text"):
+        parse_document(shell, name="home.html", url="http://support.microsoft.com/kb/300016")
+
+
+def test_a_shift_jis_page_served_as_utf8_is_read_by_its_meta_charset():
+    from kbharvest.parse.decode import decode_page
+
+    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=shift_jis">'
+            "<title>修正プログラムの情報</title></head></html>").encode("shift_jis")
+    text = decode_page(html, name="ja.html", content_type="text/html; charset=utf-8")
+    assert "修正プログラムの情報" in text

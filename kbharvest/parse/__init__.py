@@ -60,6 +60,9 @@ def parse_document(
     except ValueError as exc:
         # assemble() found no KB id anywhere: not an article we can name
         raise RejectedCapture(name, f"not a KB article: {exc}", template=template) from exc
+    if not article.file_tables and not any(s.text for s in article.sections):
+        # a title and nothing else: the support home page, an empty shell, a soft 404
+        raise RejectedCapture(name, "no article text in the page", template=template)
     if source is not None:
         article = article.model_copy(update={"source": source})
     return article

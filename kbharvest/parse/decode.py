@@ -86,17 +86,19 @@ def _mostly_utf8(data: bytes) -> str | None:
 
 
 def _decode_declared(data: bytes, content_type: str | None) -> str:
-    declared = None
+    """Not UTF-8: try the HTTP header's charset, then the page's own <meta> charset (archived
+    headers often claim UTF-8 for Shift_JIS or windows-1252 pages), then windows-1252."""
+    candidates = []
     if content_type and "charset=" in content_type.lower():
-        declared = content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'")
-    if not declared:
-        m = _META_CHARSET.search(data[:4096])
-        if m:
-            declared = m.group(1).decode("ascii", "replace").lower()
-    if declared and declared not in ("utf-8", "utf8", "iso-8859-1", "latin-1", "us-ascii", "ascii"):
+        candidates.append(content_type.lower().split("charset=", 1)[1].split(";")[0].strip(" \"'"))
+    m = _META_CHARSET.search(data[:4096])
+    if m:
+        candidates.append(m.group(1).decode("ascii", "replace").lower())
+    for declared in candidates:
+        if declared in ("utf-8", "utf8", "iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
+            continue  # UTF-8 already failed; Latin-1 and ASCII pages really are windows-1252
         try:
             return data.decode(declared)
         except (LookupError, UnicodeDecodeError):
-            pass
-    # Latin-1 / ASCII declarations on Windows pages really mean windows-1252
+            continue
     return data.decode("cp1252", errors="replace")
