@@ -128,12 +128,14 @@ _HEADER_WORDS = [
     (re.compile(r"\bplatform\b", re.I), "platform"),
 ]
 _HEADER_HINT = re.compile(r"name|file|fichier|archivo|arquivo|datei|ファイル|文件", re.I)
+_HEADER_HINT2 = re.compile(r"date|datum|size|gr[oö]|version|time|zeit", re.I)
 DEFAULT_TEXT_COLUMNS = ["date", "time", "file_version", "file_size", "file_name", "platform"]
 
 
 def text_header(line: str) -> list[str] | None:
     """Column order of a fixed-width header line ('Date Time Size File name Platform')."""
-    if len(line) > 160 or not _HEADER_HINT.search(line) or re.search(r"[.;!?]\s*$", line.strip()):
+    if len(line) > 160 or not _HEADER_HINT.search(line) or not _HEADER_HINT2.search(line) \
+            or re.search(r"[.;!?]\s*$", line.strip()):
         return None
     found: list[tuple[int, str]] = []
     taken: set[str] = set()

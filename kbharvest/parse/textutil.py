@@ -74,8 +74,8 @@ _SHARE_WORDS = {"share", "facebook", "twitter", "email", "e-mail", "print", "lin
 
 def is_chrome(line: str) -> bool:
     """True when a whole line is page chrome (toggles, share links, back-to-top …)."""
-    if len(line) > 120:
-        return False  # chrome is short; prose is not worth folding
+    if len(line) > 64:
+        return False  # every chrome line is shorter (the longest is 44); prose is not folded
     key = fold(line)
     if not key or key in _CHROME_LINES or re.fullmatch(r"[|\s]+", line):
         return True
