@@ -43,9 +43,12 @@ from kbharvest.store_schema import (
 
 DEFAULT_DB = Path("datasets/kb.duckdb")
 BATCH_SIZE = 5_000  # records per transaction: big enough for DuckDB's bulk paths
-# DuckDB caches every block it writes up to its memory limit (80% of RAM by default), so a
-# long load would grow without bound: the loader caps it, and the cache stays small.
-LOAD_MEMORY_LIMIT = "256MB"
+# DuckDB keeps every block it writes cached up to its memory limit (80% of RAM by default),
+# so a long load would grow by the size of the data. The loader works under LOAD_MEMORY_LIMIT
+# and, after each commit, squeezes the cache to CACHE_AFTER_BATCH (written blocks are on disk;
+# evicting them costs nothing), so memory stays flat however many records are loaded.
+LOAD_MEMORY_LIMIT = "1GB"
+CACHE_AFTER_BATCH = "64MB"
 BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
 PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -475,12 +478,20 @@ def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = Fals
         con.execute("DROP TABLE stage")
         set_meta(con, "search_index", "stale")
         _commit(con)
+        _squeeze_cache(con)
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
     finally:
         stage.unlink(missing_ok=True)
+
+
+def _squeeze_cache(con: duckdb.DuckDBPyConnection) -> None:
+    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    with contextlib.suppress(duckdb.Error):  # best effort: what is pinned stays
+        con.execute(f"SET memory_limit = '{CACHE_AFTER_BATCH}'")
+    con.execute(f"SET memory_limit = '{limit}'")
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], workdir: Path,
