@@ -44,11 +44,10 @@ from kbharvest.store_schema import (
 DEFAULT_DB = Path("datasets/kb.duckdb")
 BATCH_SIZE = 5_000  # records per transaction: big enough for DuckDB's bulk paths
 # DuckDB keeps every block it writes cached up to its memory limit (80% of RAM by default),
-# so a long load would grow by the size of the data. The loader works under LOAD_MEMORY_LIMIT
-# and, after each commit, squeezes the cache to CACHE_AFTER_BATCH (written blocks are on disk;
-# evicting them costs nothing), so memory stays flat however many records are loaded.
-LOAD_MEMORY_LIMIT = "1GB"
-CACHE_AFTER_BATCH = "64MB"
+# so a long load would grow by the size of the data: the loader caps DuckDB's memory while it
+# writes. The cap leaves each DuckDB thread room for its JSON read buffer (twice the largest
+# record); a 256 MB cap with nothing added ran out of memory with more threads busy.
+LOAD_MEMORY_BASE_MB = 256
 BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
 PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
 MAX_INPUT_BYTES = 16 * 1024 * 1024
@@ -478,20 +477,12 @@ def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = Fals
         con.execute("DROP TABLE stage")
         set_meta(con, "search_index", "stale")
         _commit(con)
-        _squeeze_cache(con)
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         raise
     finally:
         stage.unlink(missing_ok=True)
-
-
-def _squeeze_cache(con: duckdb.DuckDBPyConnection) -> None:
-    limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    with contextlib.suppress(duckdb.Error):  # best effort: what is pinned stays
-        con.execute(f"SET memory_limit = '{CACHE_AFTER_BATCH}'")
-    con.execute(f"SET memory_limit = '{limit}'")
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], workdir: Path,
@@ -546,7 +537,9 @@ def load_records(
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
     # DuckDB's default checkpoint threshold (16 MB) folds each batch into the database file
     # as it commits: a bigger one was no faster here and kept more in memory.
-    con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    cap = LOAD_MEMORY_BASE_MB + int(threads) * 2 * MAX_RECORD_BYTES // 2**20
+    con.execute(f"SET memory_limit = '{cap}MB'")
     indexes_dropped = False
     # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
     # GIL), this thread parses and stages batch k+1. Still one writer, one batch at a time.

@@ -23,7 +23,14 @@ from kbharvest.parse.filetables import (
     make_row,
     property_rows,
 )
-from kbharvest.parse.textutil import clean_ws, is_chrome, join_paragraphs, kb_refs_in, take_links
+from kbharvest.parse.textutil import (
+    bare_numbers,
+    clean_ws,
+    is_chrome,
+    join_paragraphs,
+    kb_refs_in,
+    take_links,
+)
 from kbharvest.parse.vocab import CHROME_HEADINGS, LEVEL1_KINDS, LEVEL2_KINDS, fold, heading_kind
 
 
@@ -354,12 +361,6 @@ def replaced_ids(text: str, own: int | None) -> list[int]:
     if _NO_REPLACE.search(fold(text)) and not re.search(r"\b(KB|Q)?\d{6,7}\b", text):
         return []
     return sorted((kb_refs_in(text) | bare_numbers(text)) - {own or 0})
-
-
-def bare_numbers(text: str) -> set[int]:
-    """6–7 digit numbers standing alone (not parts of versions, sizes or dates): in a
-    replacement or prerequisites section these are KB article numbers."""
-    return {int(m.group(1)) for m in re.finditer(r"(?<![\d.,:/\-])(\d{6,7})(?![\d.,/\-]\d)", text)}
 
 
 _TRIGGER = re.compile(

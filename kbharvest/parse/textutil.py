@@ -245,3 +245,12 @@ def _links_refs(found: set[int], links: list[str] | None) -> set[int]:
         if m:
             found.add(int(m.group(1)))
     return {n for n in found if n >= 1000}
+
+
+_BARE_NUMBER = re.compile(r"(?<![\d.,:/\-])(\d{6,7})(?![\d.,/\-]\d)")
+
+
+def bare_numbers(text: str) -> set[int]:
+    """6–7 digit numbers standing alone (not parts of versions, sizes or dates): in a
+    replacement or prerequisites section these are KB article numbers."""
+    return {int(m.group(1)) for m in _BARE_NUMBER.finditer(text)}
