@@ -86,7 +86,7 @@ def parse(paths: tuple[Path, ...], fmt: str, jobs: int) -> None:
               show_default=True, help="Folder to write the JSON Schema files into.")
 @click.option("--check", is_flag=True, help="Do not write; exit 1 if the files are out of date.")
 def schema(out: Path, check: bool) -> None:
-    """Write the JSON Schema of the records (generated from the pydantic models).
+    """Write schemas/: the records' JSON Schema (from the pydantic models) and the DDL.
 
     \b
     Example:

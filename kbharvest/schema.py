@@ -1,4 +1,5 @@
-"""JSON Schema files in ``schemas/``, generated from the pydantic models."""
+"""The files in ``schemas/``: JSON Schema generated from the pydantic models, and the
+DuckDB DDL of the database."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ SCHEMAS = {"article.schema.json": Article, "rejection.schema.json": Rejection}
 
 
 def render_schemas() -> dict[str, str]:
-    """Return {file name: JSON text} for every record schema."""
-    out = {}
+    """Return {file name: text} for every schema file: the records' JSON Schema and the
+    database's DDL (``kb.sql``)."""
+    from kbharvest.store_schema import render_ddl
+
+    out = {"kb.sql": render_ddl()}
     for name, model in SCHEMAS.items():
         doc = model.model_json_schema()
         doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -20,6 +20,7 @@ def test_every_record_field_is_described():
     import json
 
     doc = json.loads(render_schemas()["article.schema.json"])
+    assert "CREATE TABLE" in render_schemas()["kb.sql"]
     for name, prop in doc["properties"].items():
         assert prop.get("description"), name
     for defname, d in doc["$defs"].items():
