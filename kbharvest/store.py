@@ -243,14 +243,10 @@ def iter_capture_inputs(paths: Iterable[Path], errors: list | None = None) -> It
                 errors.append((str(path), "no such file"))
         elif is_warc(path):
             try:
-                requested = _requested_timestamps(path)
                 for cap in iter_captures(path):
                     yield CaptureInput(
                         name=cap.name, body=cap.body, url=cap.url or None,
-                        archive=cap.archive,
-                        requested_ts=getattr(cap, "requested_timestamp", None)
-                        or getattr(cap, "requested_ts", None)
-                        or requested.get(cap.name.rpartition("#")[2]),
+                        archive=cap.archive, requested_ts=cap.requested_timestamp,
                         served_ts=cap.timestamp, digest=cap.digest, http_status=cap.status,
                         content_type=cap.content_type, from_warc=True,
                     )
@@ -264,25 +260,6 @@ def iter_capture_inputs(paths: Iterable[Path], errors: list | None = None) -> It
                     errors.append((str(path), f"input too large ({size} bytes)"))
                 continue
             yield CaptureInput(name=str(path), body=path.read_bytes())
-
-
-def _requested_timestamps(path: Path) -> dict[str, str]:
-    """{WARC-Record-ID: requested timestamp} of a WARC file written by the crawler.
-
-    warcstore.WarcCapture does not carry the requested timestamp (yet): read it from the
-    record headers. Skipped as soon as WarcCapture has the field.
-    """
-    from kbharvest import warcstore
-
-    fields = getattr(warcstore.WarcCapture, "__dataclass_fields__", {})
-    if "requested_timestamp" in fields or "requested_ts" in fields:
-        return {}
-    try:
-        members, _ = warcstore.scan_members(path)
-    except (OSError, ValueError):
-        return {}
-    return {m.headers["WARC-Record-ID"]: m.headers[warcstore.H_REQUESTED_TS] for m in members
-            if "WARC-Record-ID" in m.headers and warcstore.H_REQUESTED_TS in m.headers}
 
 
 _TS14 = re.compile(r"^\d{14}$")

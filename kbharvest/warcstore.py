@@ -61,6 +61,7 @@ class WarcCapture:
     status: int | None
     content_type: str | None
     body: bytes
+    requested_timestamp: str | None = None  # what the crawler asked the archive for
 
 
 def _ts_from_warc_date(value: str | None) -> str | None:
@@ -107,6 +108,7 @@ def iter_captures(path: Path, max_body: int = 50 * 1024 * 1024) -> Iterator[Warc
                     status=status,
                     content_type=ctype,
                     body=body,
+                    requested_timestamp=headers.get_header(H_REQUESTED_TS),
                 )
     except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
         raise InputError(str(path), f"not a readable WARC file ({exc})") from exc
