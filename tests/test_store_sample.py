@@ -21,6 +21,12 @@ def test_the_sample_generator_is_byte_for_byte_reproducible(tmp_path):
     assert (tmp_path / "a.warc.gz").read_bytes() == (tmp_path / "b.warc.gz").read_bytes()
 
 
+def test_the_shipped_sample_is_what_the_golden_pages_generate(tmp_path):
+    build_sample(tmp_path / "now.warc.gz")
+    assert (tmp_path / "now.warc.gz").read_bytes() == OUT.read_bytes(), (
+        "snapshots/kbharvest-sample.warc.gz is stale: run `python -m kbharvest.sample`")
+
+
 def test_build_loads_the_shipped_sample_with_provenance_revisions_and_rejections(
         tmp_path, monkeypatch):
     assert OUT == ROOT / "snapshots" / "kbharvest-sample.warc.gz" and OUT.exists()
