@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from rich.console import Console
@@ -12,7 +13,8 @@ def render_parse_table(results: Iterable) -> int:
     """Print one summary row per parse result; return the number of rejections."""
     console = Console(width=max(Console().width, 120))
     table = Table(box=None, header_style="bold")
-    table.add_column("input", no_wrap=True, overflow="ellipsis", min_width=20, max_width=36)
+    table.add_column("input (or captured URL)", no_wrap=True, overflow="ellipsis", min_width=20,
+                     max_width=36)
     table.add_column("kb_id", justify="right", no_wrap=True, min_width=7)
     table.add_column("template", no_wrap=True, min_width=10)
     table.add_column("title / error", overflow="ellipsis", no_wrap=True, max_width=36)
@@ -20,13 +22,18 @@ def render_parse_table(results: Iterable) -> int:
     table.add_column("file rows", justify="right", no_wrap=True, min_width=9)
     rejected = 0
     for r in results:
+        model = r.article if r.article is not None else r.rejection
+        # a WARC record is best named by the address it captured
+        label = r.input
+        if model.source is not None and model.source.url:
+            label = re.sub(r"^https?://(?:www\.)?support\.microsoft\.com", "", model.source.url)
         if r.article is not None:
             a = r.article
-            table.add_row(r.input, str(a.kb_id), a.template, (a.title or "")[:70],
+            table.add_row(label, str(a.kb_id), a.template, (a.title or "")[:70],
                           str(len(a.sections)), str(sum(len(t.rows) for t in a.file_tables)))
         else:
             rejected += 1
-            table.add_row(r.input, "", r.rejection.template or "", f"[red]{r.rejection.error}",
+            table.add_row(label, "", r.rejection.template or "", f"[red]{r.rejection.error}",
                           "", "")
     console.print(table)
     return rejected
