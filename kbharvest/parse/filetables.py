@@ -127,15 +127,20 @@ _HEADER_WORDS = [
     (re.compile(r"\btime\b|\bzeit\b", re.I), "time"),
     (re.compile(r"\bplatform\b", re.I), "platform"),
 ]
-_HEADER_HINT = re.compile(r"name|file|fichier|archivo|arquivo|datei|ファイル|文件", re.I)
-_HEADER_HINT2 = re.compile(r"date|datum|size|gr[oö]|version|time|zeit", re.I)
+_NAME_WORDS = ("name", "file", "fichier", "archivo", "arquivo", "datei", "ファイル", "文件")
+_OTHER_WORDS = ("date", "datum", "size", "gro", "grö", "version", "time", "zeit")
 DEFAULT_TEXT_COLUMNS = ["date", "time", "file_version", "file_size", "file_name", "platform"]
 
 
 def text_header(line: str) -> list[str] | None:
     """Column order of a fixed-width header line ('Date Time Size File name Platform')."""
-    if len(line) > 160 or not _HEADER_HINT.search(line) or not _HEADER_HINT2.search(line) \
-            or re.search(r"[.;!?]\s*$", line.strip()):
+    if len(line) > 160:
+        return None
+    low = line.lower()
+    # cheap word tests first: nearly every line is prose without both kinds of column word
+    if not any(w in low for w in _NAME_WORDS) or not any(w in low for w in _OTHER_WORDS):
+        return None
+    if re.search(r"[.;!?]\s*$", line.strip()):
         return None
     found: list[tuple[int, str]] = []
     taken: set[str] = set()

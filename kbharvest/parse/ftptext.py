@@ -48,7 +48,7 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
     # the footer (query words, keyword table, disclaimer) is not article text
     cut = len(body)
     for i, line in enumerate(body):
-        if _FOOTER.match(line.strip()):
+        if line.lstrip()[:1] in "AKT" and _FOOTER.match(line.strip()):
             cut = i
             break
     footer = body[cut:]
