@@ -71,12 +71,16 @@ def looks_like_file_header(cells: list[str]) -> bool:
     return "file_name" in fields and bool({"file_version", "file_size", "date"} & set(fields))
 
 
+# table cells repeat ("File name", "x64", "Not applicable"): fold each distinct one once
+_fold_cell = lru_cache(maxsize=8192)(fold)
+
+
 def _na(value: str | None) -> bool:
     if value is None:
         return True
     v = value.strip()
     # versions, sizes and names (the usual cells) are never "not applicable": skip the fold
-    return not v or (len(v) < 24 and not v[0].isdigit() and fold(v) in _NOT_APPLICABLE)
+    return not v or (len(v) < 24 and not v[0].isdigit() and _fold_cell(v) in _NOT_APPLICABLE)
 
 
 def make_row(header: list[str], cells: list[str]) -> FileRow | None:
@@ -247,7 +251,7 @@ _PROPS = {"file name", "file version", "file size", "date (utc)", "time (utc)", 
 
 def is_property_table(rows: list[list[str]]) -> bool:
     """Two-column tables where the first column cycles File name / File version / …"""
-    firsts = [fold(r[0]) for r in rows if r and r[0].strip()]
+    firsts = [_fold_cell(r[0]) for r in rows if r and r[0].strip()]
     return bool(firsts) and firsts.count("file name") >= 1 and all(
         f in _PROPS or column_field(f) for f in firsts)
 
@@ -268,7 +272,7 @@ def property_rows(rows: list[list[str]]) -> list[FileRow]:
         if not r or not r[0].strip():
             continue
         key, value = r[0].strip(), (r[1].strip() if len(r) > 1 else "")
-        if fold(key) == "file name":
+        if _fold_cell(key) == "file name":
             flush()
             header, cells = [], []
         header.append(key)
