@@ -108,18 +108,18 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             line = _ALERT.sub("", _QUOTE.sub("", line))
         if "Original" in line and (_KBNUM.search(line) or _PRODUCT_VERSION.match(line.strip())):
             continue
-        am = _APPLIES.match(line.strip())
+        am = _APPLIES.match(line.strip()) if "pplies" in line else None
         if am:
             page.applies_to.extend(
                 a.strip() for a in re.split(r",\s*", _inline(am.group(1), page.links)) if a.strip())
             continue
-        art = read_article_line(line.strip())
+        art = read_article_line(line.strip()) if ":" in line else None
         if art is not None:
             page.kb_id = page.kb_id or art["kb_id"]
             page.last_review = page.last_review or art.get("last_review")
             page.revision = page.revision or art.get("revision")
             continue
-        hm = _ATX.match(line)
+        hm = _ATX.match(line) if line.startswith("#") else None
         if hm:
             level, htext = len(hm.group(1)), _inline(hm.group(2), page.links).strip()
             if level == 1 and not title_seen:

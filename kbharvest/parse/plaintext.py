@@ -44,7 +44,8 @@ def _pipe_cells(line: str) -> list[str]:
         s = s[1:]
     if s.endswith("|"):
         s = s[:-1]
-    return [c.strip() for c in re.split(r"(?<!\\)\|", s)]
+    cells = re.split(r"(?<!\\)\|", s) if "\\" in s else s.split("|")
+    return [c.strip() for c in cells]
 
 
 def text_blocks(lines: list[str]) -> list:
