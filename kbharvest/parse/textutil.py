@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from kbharvest.parse.vocab import MONTHS, fold
 
@@ -132,6 +133,7 @@ def _mk(y: int, m: int, d: int) -> dt.date | None:
         return None
 
 
+@lru_cache(maxsize=8192)  # file tables repeat the same dates, times and sizes
 def parse_date(text: str, dayfirst: bool = False) -> dt.date | None:
     """Find the first date in ``text`` (many languages and numeric forms) → date."""
     if not text:
@@ -160,6 +162,7 @@ def parse_date(text: str, dayfirst: bool = False) -> dt.date | None:
 _TIME = re.compile(r"\b(\d{1,2})[:.](\d{2})(?::\d{2})?\s*([ap])?\.?\s*(?:m\b\.?)?", re.I)
 
 
+@lru_cache(maxsize=8192)
 def parse_time(text: str) -> str | None:
     """'07:10p' → '19:10', '7:05 AM' → '07:05', '15:51' → '15:51'."""
     if not text:
@@ -177,6 +180,7 @@ def parse_time(text: str) -> str | None:
     return f"{h:02d}:{mi:02d}"
 
 
+@lru_cache(maxsize=8192)
 def parse_size(text: str) -> int | None:
     """'1,234,567' / '1.234.567' / '1 234 567' → 1234567; None when not a plain size."""
     if not text:
