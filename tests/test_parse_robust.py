@@ -15,6 +15,7 @@ import random
 import re
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -355,3 +356,24 @@ def test_the_same_page_in_another_byte_form_gives_the_same_record(page: Path, en
     other = outcome(encode(data), page.name)
     assert isinstance(plain, Article) and isinstance(other, Article), other
     assert other.model_dump() == plain.model_dump()
+
+
+# Lines built to make a careless regex backtrack: each must parse in well under a second.
+_HEAD = "Article ID: 977153 - Last Review: December 8, 2009 - Revision: 1.0\nSYMPTOMS\nIt fails.\n"
+
+
+@pytest.mark.parametrize(("label", "page"), [
+    ("ruler", _HEAD + "-" * 200_000 + "x\n"),
+    ("glued title", "Article ID: 977153 - Last Review: December 8, 2009 - Revision: 1.0 "
+     + "aBcd " * 40_000 + "\nSYMPTOMS\nx fails.\n"),
+    ("emphasis", "# T\n\n_Original KB number:_ 977153\n\n## Symptoms\n\n" + "_x " * 40_000 + "\n"),
+    ("heading", "# T\n\n_Original KB number:_ 977153\n\n## Symptoms\n\nx\n\n## a" + " " * 5_000
+     + "b\n\ny\n"),
+    ("links", "# T\n\n_Original KB number:_ 977153\n\n## Symptoms\n\n" + "[a](b " * 40_000 + "\n"),
+    ("prerequisites", _HEAD + "RESOLUTION\nPrerequisites\n" + "requires Windows " * 8_000 + "\n"),
+])
+def test_pathological_lines_parse_in_linear_time(label, page):
+    start = time.perf_counter()
+    result = outcome(page.encode(), label, seconds=20)
+    assert isinstance(result, (Article, KbharvestError))
+    assert time.perf_counter() - start < 5, f"{label} took too long"

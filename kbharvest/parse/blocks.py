@@ -422,8 +422,10 @@ def requirements_in(text: str) -> list[str]:
     lines = [ln.strip() for ln in text.split("\n")]
     found: list[str] = []
     for i, line in enumerate(lines):
-        for m in _TRIGGER.finditer(line):
-            rest = line[m.end():]
+        for n, m in enumerate(_TRIGGER.finditer(line)):
+            if n == 8:
+                break  # a real sentence names its requirements once or twice
+            rest = line[m.end():m.end() + 400]
             sentence = re.split(r"(?<=[a-z)0-9])\.(?:\s+(?=[A-Z])|\s*$)", rest, maxsplit=1)[0]
             if sentence.strip() and not sentence.rstrip().endswith(":"):
                 found.extend(_split_products(sentence))

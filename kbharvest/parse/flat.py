@@ -82,9 +82,10 @@ def _title_from(rest: str) -> tuple[str | None, str]:
     rest = rest.strip()
     if not rest:
         return None, ""
-    for m in re.finditer(r"(?<=[a-z0-9)\"”])(?=[A-Z][a-z]+[ ,])", rest):
+    # a title is short: look for the glue point in the first 300 characters only
+    for m in re.finditer(r"(?<=[a-z0-9)\"”])(?=[A-Z][a-z]+[ ,])", rest[:300]):
         head, tail = rest[: m.start()], rest[m.start():]
-        if len(head) > 10 and len(tail) > 40 and re.search(r"[.!?:]\s", tail):
+        if len(head) > 10 and len(tail) > 40 and re.search(r"[.!?:]\s", tail[:2000]):
             return head.strip(), tail.strip()
     return rest, ""
 

@@ -15,6 +15,7 @@ from kbharvest.parse.vocab import LEVEL1_KINDS, heading_kind
 
 _HEADER = re.compile(r"^(DOCUMENT|TITLE|PRODUCT|PROD/VER|OPER/SYS|KEYWORDS)\s*:(.*)$")
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
+_RULE = re.compile(r"^\s*-{5,}\s*$")
 _FOOTER = re.compile(r"^(Additional query words:|Keywords\s+:|Additional reference words:|"
                      r"THE INFORMATION PROVIDED IN THE MICROSOFT KNOWLEDGE BASE)")
 
@@ -36,7 +37,7 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
         key, value = m.group(1), m.group(2).strip()
         body_start = i + 1
         if key == "DOCUMENT":
-            dm = re.match(r"Q?(\d+)\s+(\S+)?", value)
+            dm = re.match(r"Q?(\d+)(?:\s+(\S+))?", value)
             if dm:
                 page.kb_id = int(dm.group(1))
                 page.last_review = parse_date(dm.group(2) or "")
@@ -59,22 +60,24 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
     # "The information in this article applies to:" block between dashed rules
     for i, line in enumerate(body[:40]):
         if "applies to" in line.lower() and line.rstrip().endswith(":"):
-            items = []
-            for nxt in body[i + 1:]:
-                if re.match(r"^\s*-{5,}\s*$", nxt):
-                    break
-                if nxt.strip().startswith("- "):
-                    items.append(nxt.strip()[2:].strip())
-                elif items and nxt.strip():
-                    items[-1] += " " + nxt.strip()
-            page.applies_to = items
-            end = i + 1 + len([1 for _ in body[i + 1:]])
-            # drop the block (up to its closing rule) from the body
+            items: list[str] = []
+            end = len(body)
             for j in range(i + 1, len(body)):
-                if re.match(r"^\s*-{5,}\s*$", body[j]):
-                    end = j + 1
+                nxt = body[j].strip()
+                if _RULE.match(body[j]):
+                    end = j + 1  # the block's closing rule
                     break
-            body = body[:max(i - 1, 0)] + body[end:]
+                if nxt.startswith("- "):
+                    items.append(nxt[2:].strip())
+                elif items and nxt and body[j][:1].isspace():
+                    items[-1] += " " + nxt  # an item wrapped onto the next line
+                elif items or nxt:
+                    end = j  # no closing rule: the list ends where the items do
+                    break
+            page.applies_to = items
+            # drop the block, and the rule that opened it
+            begin = i - 1 if i and _RULE.match(body[i - 1]) else i
+            body = body[:begin] + body[end:]
             break
 
     chunk: list[str] = []

@@ -14,9 +14,10 @@ from kbharvest.parse.urls import kb_from_url
 from kbharvest.parse.vocab import heading_kind
 
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.S)
-_ATX = re.compile(r"^(#{1,6})\s*(.*?)\s*#*\s*$")
+_ATX = re.compile(r"^(#{1,6})[ \t]*(.*?)(?:[ \t]+#+)?[ \t]*$")
 _KBNUM = re.compile(r"_?Original KB number:_?\s*(?:&nbsp;|\s)*\s*(?:KB)?(\d{3,8})", re.I)
-_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]*)(?:\s+[^)]*)?\)")
+# bounded runs: an unclosed "[a](b" repeated along a line must not make this quadratic
+_LINK = re.compile(r"!?\[([^\]\n]{0,500})\]\(([^)\s]{0,2000})[^)\n]{0,300}\)")
 _WIKI_IMG = re.compile(r"!\[\[[^\]]*\]\]")
 _APPLIES = re.compile(r"^_?\*{0,2}Applies to:?\*{0,2}_?:?\s*(?:&nbsp;)?\s*(.+)$", re.I)
 _CAPTION_HEADING = re.compile(
@@ -37,8 +38,8 @@ _ALERT = re.compile(r"^\s*\[!(?:NOTE|IMPORTANT|TIP|WARNING|CAUTION)\]\s*")
 _PRODUCT_VERSION = re.compile(r"^_?Original product version:_?")
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>")
 _CODE = re.compile(r"`([^`]+)`")
-_STRONG = re.compile(r"(\*\*|__)(.+?)\1")
-_EM = re.compile(r"(?<![\w*])[*_](\S(?:.*?\S)?)[*_](?![\w*])")
+_STRONG = re.compile(r"(\*\*|__)(.{1,500}?)\1")
+_EM = re.compile(r"(?<![\w*])[*_]([^\s*_](?:[^*_\n]{0,500}[^\s*_])?)[*_](?![\w*])")
 _COMMENT = re.compile(r"<!--.*?-->")
 _INLINE_TAG = re.compile(r"</?(?:br|p|b|i|strong|em|span|sup|sub)\s*/?>", re.I)
 _MARKUP_CHARS = frozenset("[*_`<&\\!")

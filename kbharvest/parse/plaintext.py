@@ -10,7 +10,7 @@ from kbharvest.parse.blocks import Para, Table
 from kbharvest.parse.filetables import one_line_row, text_header, text_row
 from kbharvest.parse.textutil import is_chrome, strip_chrome
 
-_RULER = re.compile(r"^\s*[-=_]{3,}[-=_ ]*$")
+_RULER = re.compile(r"^[ \t]*[-=_][-=_ \t]*$")  # and three of them: see _is_ruler
 _PIPE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _CAPTION_TOGGLE = re.compile(r"\s*(?:Collapse this table|Expand this table)+\s*$")
@@ -36,6 +36,10 @@ def _is_caption(line: str) -> bool:
     """A short line naming the table below it ('For all supported x64-based versions …')."""
     text = _BULLET.sub("", line.strip())
     return len(text) < 200 and bool(_CAPTION_WORDS.search(text))
+
+
+def _is_ruler(line: str) -> bool:
+    return bool(_RULER.match(line)) and sum(line.count(c) for c in "-=_") >= 3
 
 
 def _pipe_cells(line: str) -> list[str]:
@@ -108,7 +112,7 @@ def text_blocks(lines: list[str]) -> list:
             file_rows = []
             while j < n:
                 nxt = lines[j].strip()
-                if not nxt or _RULER.match(nxt):
+                if not nxt or _is_ruler(nxt):
                     # a blank line inside a table is common; two in a row end it
                     if not nxt and j + 1 < n and not lines[j + 1].strip():
                         break
@@ -145,7 +149,7 @@ def text_blocks(lines: list[str]) -> list:
             i += 1
             continue
         if (len(stripped) <= 120 and is_chrome(stripped)) or (
-                stripped[0] in "-=_" and _RULER.match(stripped)):
+                stripped[0] in "-=_" and _is_ruler(stripped)):
             flush()
             i += 1
             continue
