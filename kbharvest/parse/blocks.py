@@ -18,6 +18,7 @@ from kbharvest.models import (
 )
 from kbharvest.parse.filetables import (
     architecture_of,
+    is_file_name,
     is_property_table,
     looks_like_file_header,
     make_row,
@@ -101,25 +102,34 @@ def _split_applies_to(blocks: list, applies: list[str]) -> list:
     return out
 
 
-def _table_file_rows(table: Table) -> list[FileRow] | None:
-    """Rows if ``table`` is a file table, else None."""
+def _table_file_groups(table: Table) -> list[tuple[str | None, list[FileRow]]] | None:
+    """The file tables inside ``table`` as (caption, rows), or None when it lists no files.
+
+    One HTML table can hold several: a row whose only cell is a caption ("Windows Vista,
+    x64-based versions") starts the next one."""
     if table.file_rows is not None:
-        return table.file_rows
+        return [(table.caption, table.file_rows)]
     rows = [r for r in table.rows if any(c.strip() for c in r)]
     if not rows:
         return None
     if is_property_table(rows):
-        return property_rows(rows)
+        return [(table.caption, property_rows(rows))]
     for i, r in enumerate(rows[:3]):
         if looks_like_file_header(r):
-            out = []
+            groups: list[tuple[str | None, list[FileRow]]] = [(table.caption, [])]
             for cells in rows[i + 1:]:
                 if looks_like_file_header(cells):
                     continue
+                filled = [c for c in cells if c.strip()]
+                if len(filled) == 1 and not is_file_name(filled[0]):
+                    groups.append((filled[0], []))
+                    continue
                 row = make_row(r, cells)
                 if row:
-                    out.append(row)
-            return out
+                    groups[-1][1].append(row)
+            if len(groups) > 1 and not groups[0][1]:
+                groups.pop(0)  # the first caption row came before any file
+            return groups
     return None
 
 
@@ -180,25 +190,25 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
             if text:
                 current["parts"].append(text)
         elif isinstance(block, Table):
-            rows = None if block.missing else _table_file_rows(block)
-            is_file = block.missing or rows is not None
+            groups = None if block.missing else _table_file_groups(block)
+            is_file = block.missing or groups is not None
             if block.missing and current["kind"] not in _FILE_CONTEXT and not re.search(
                     r"\bfor all supported\b|\bfiles?\b|based versions", block.caption or "", re.I):
                 is_file = False
             if is_file:
-                caption = block.caption
-                if not caption and current["level"] == 2 and current["kind"] == "other":
-                    # a table right under a product sub-heading ("Windows NT 4.0") is that
-                    # product's table
-                    caption = current["heading"] or None
-                file_tables.append(FileTable(
-                    caption=clean_ws(take_links(caption)[0]) if caption else None,
-                    architecture=architecture_of(caption),
-                    rows=rows or [],
-                    rows_missing=block.missing,
-                ))
-                if block.caption:
-                    current["parts"].append(clean_ws(block.caption))
+                for caption, rows in groups or [(block.caption, [])]:
+                    if not caption and current["level"] == 2 and current["kind"] == "other":
+                        # a table right under a product sub-heading ("Windows NT 4.0") is
+                        # that product's table
+                        caption = current["heading"] or None
+                    file_tables.append(FileTable(
+                        caption=clean_ws(take_links(caption)[0]) if caption else None,
+                        architecture=architecture_of(caption),
+                        rows=rows,
+                        rows_missing=block.missing,
+                    ))
+                    if caption and caption != current["heading"]:
+                        current["parts"].append(clean_ws(take_links(caption)[0]))
             else:
                 text = clean_ws(_table_text(block))
                 if text:
@@ -256,7 +266,8 @@ def assemble(page: Page, template: str, url_kb: int | None = None,
     kb_id = page.kb_id or url_kb or _kb_from_mentions(page.title or "", all_text, warnings)
     if not kb_id:
         raise ValueError("no KB id found in the page or its address")
-    refs = kb_refs_in(all_text, page.links) - {kb_id}
+    # links count where they stand: a KB link in a skipped chrome section is no reference
+    refs = kb_refs_in(all_text, [link for links in section_links for link in links]) - {kb_id}
     # ids the hotfix fields found (bare numbers in those sections) are references too
     refs |= set(prereq.kb_refs if prereq else ()) | set(replacement.replaces if replacement else ())
     refs.discard(kb_id)
@@ -321,9 +332,18 @@ def _dedupe(items: list[str]) -> list[str]:
 
 # ------------------------------------------------------------ hotfix fields from text
 
+_RESTART_WORD = re.compile(r"restart|reboot|neu start|neustart|riavvi|redemarr|reinici|再起動|重新启动",
+                           re.I)
+
+
 def restart_requirement(text: str) -> str:
-    """Classify a restart-requirement text."""
+    """Classify a restart-requirement text by its first sentence about restarting (later
+    ones are asides: "If you are prompted to restart, click Yes")."""
     t = fold(text)
+    for sentence in re.split(r"(?<=[.!?。])\s+", t):
+        if _RESTART_WORD.search(sentence):
+            t = sentence
+            break
     if re.search(r"\b(may|might|could) (have to|need to|be required to|require)|"
                  r"\bmay be required\b|\bif\b.{0,80}\b(restart|reboot)|"
                  r"moglicherweise|potrebbe essere necessario|vous devrez peut-etre|"
@@ -358,8 +378,8 @@ _NO_REPLACE = re.compile(
 
 def replaced_ids(text: str, own: int | None) -> list[int]:
     """KB ids a hotfix-replacement text says are superseded ([] for 'does not replace')."""
-    if _NO_REPLACE.search(fold(text)) and not re.search(r"\b(KB|Q)?\d{6,7}\b", text):
-        return []
+    if _NO_REPLACE.search(fold(text)):
+        return []  # numbers there belong to "for more information" sentences: kb_refs
     return sorted((kb_refs_in(text) | bare_numbers(text)) - {own or 0})
 
 

@@ -49,6 +49,11 @@ _ARCH = [
 _FILE_NAME = re.compile(r"^[\w$~\-.{}\[\]()+ ,#@]*\.[A-Za-z0-9_]{1,12}$|^[\w\-.]+_[0-9a-f]{16}_", re.I)
 
 
+def is_file_name(text: str) -> bool:
+    """'Mountmgr.sys', 'x86_microsoft-windows-…_none_….manifest': a file, not a caption."""
+    return bool(_FILE_NAME.match(text.strip()))
+
+
 def architecture_of(caption: str | None) -> str | None:
     """The architecture a table caption names ('x64-based versions' → 'x64'), else None."""
     if not caption:

@@ -45,10 +45,11 @@ _BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "dl", "dt", "dd", "sectio
                          "thead", "caption", "font_block"})
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _TOC = re.compile(r"loadTOCNode\s*\(\s*(\d)\s*,\s*['\"](\w+)['\"]\s*\)")
-_FOOTER_PARA = re.compile(r"^(?:Keywords|Version|Platform|Issue type|Solution Type|Technology|"
-                          r"Additional query words|Additional reference words)\s*:|"
-                          r"^THE INFORMATION PROVIDED IN THE MICROSOFT KNOWLEDGE BASE|"
-                          r"^(?:Copyright|©)\s", re.I)
+# The keyword footer of old pages starts with one of these lines ("Version :", "Platform :"
+# and the disclaimer follow them); a heading after it means it was article text after all.
+_FOOTER_PARA = re.compile(r"^(?:Additional query words|Additional reference words|Keywords)\s*:|"
+                          r"^THE INFORMATION (?:PROVIDED )?IN THE MICROSOFT KNOWLEDGE BASE",
+                          re.I)
 _CAPTION = re.compile(r"x86|x64|ia-?64|itanium|arm64|\barm\b|32-bit|64-bit|based versions|"
                       r"for all supported|edition|file information for", re.I)
 _TITLE_SUFFIX = re.compile(r"\s*[|\-–—]\s*(?:Microsoft Support|Microsoft Learn|Support|"
@@ -355,6 +356,10 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     blocks: list = []
     footer: list[str] = []
     for b in walker.blocks:
+        if isinstance(b, Heading) and footer:
+            # not a footer after all: give its text back
+            blocks.extend(Para(t) for t in footer)
+            footer = []
         if isinstance(b, Para) and not footer:
             # the keyword footer of old pages can share a paragraph with the last text
             lines = b.text.split("\n")
@@ -415,7 +420,9 @@ def _read_properties(text: str, page: Page) -> None:
     if page.kb_id is None and (m := _PROP_ID.search(flat)):
         page.kb_id = int(m.group(1))
     if page.last_review is None and (m := _PROP_REVIEW.search(flat)):
-        page.last_review = parse_date(m.group(1), dayfirst=True)
+        # numeric dates: month first on US-English pages (and unlabelled ones), else day first
+        page.last_review = parse_date(m.group(1),
+                                      dayfirst=(page.language or "en-us") not in ("en", "en-us"))
     if page.revision is None and (m := _PROP_REV.search(flat)):
         page.revision = m.group(1)
 

@@ -203,7 +203,8 @@ _KB_WORD = re.compile(r"\b(?:KB|Q)(\d{5,7})\b")
 _ARTICLE_WORDS = re.compile(
     r"article|Knowledge Base|artikel|articolo|art[ií]culo|artigo", re.I)
 _SIX_DIGITS = re.compile(r"\d{6}")
-_NUMBER = re.compile(r"(?<![\d.,])(\d{6,7})\b(?![.,]\d)")
+_UNITS = r"(?!\s*(?:bytes?|[KMG]B|items?|rows?|records?|files?|entries|objects|users|ms|seconds)\b)"
+_NUMBER = re.compile(r"(?<![\d.,])(\d{6,7})\b(?![.,]\d)" + _UNITS, re.I)
 
 
 def _last_article_word(text: str) -> int:
@@ -214,7 +215,8 @@ def _last_article_word(text: str) -> int:
     return end
 
 
-_LINE_NUMBER = re.compile(r"^\s*[-•*]?\s*\[?(\d{6,7})\]?(?:\s|\(|$)", re.M)
+_LINE_NUMBER = re.compile(r"^\s*[-•*]?\s*\[?(\d{6,7})\]?" + _UNITS + r"(?:\s|\(|$)",
+                          re.M | re.I)
 
 
 def kb_refs_in(text: str, links: list[str] | None = None) -> set[int]:
