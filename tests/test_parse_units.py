@@ -209,3 +209,83 @@ def test_a_shift_jis_page_served_as_utf8_is_read_by_its_meta_charset():
             "<title>修正プログラムの情報</title></head></html>").encode("shift_jis")
     text = decode_page(html, name="ja.html", content_type="text/html; charset=utf-8")
     assert "修正プログラムの情報" in text
+
+
+# Regressions found in review: each page was misread before the fix.
+
+def _parse(text: str, name: str = "page"):
+    from kbharvest.parse import parse_document
+
+    return parse_document(text.encode("utf-8"), name=name)
+
+
+def test_a_1990s_applies_to_list_without_a_closing_rule_keeps_the_article():
+    a = _parse("DOCUMENT:Q123456  07-SEP-2001  [word97]\nTITLE   :Word Crashes When Saving\n"
+               "The information in this article applies to:\n\n - Microsoft Word 97\n\n"
+               "SYMPTOMS\n========\n\nWord stops responding.\n")
+    assert a.applies_to == ["Microsoft Word 97"]
+    assert a.symptoms == "Word stops responding."
+
+
+def test_a_version_paragraph_inside_the_article_is_not_taken_for_the_footer():
+    a = _parse("<html><body><h1>T</h1><p>Article ID: 123456</p><h2>SYMPTOMS</h2><p>x</p>"
+               "<h2>MORE INFORMATION</h2><p>Version: 2.0 of the tool added a switch.</p>"
+               "<h2>STATUS</h2><p>Microsoft has confirmed this.</p></body></html>")
+    assert "Version: 2.0" in a.more_information
+    assert a.status == "Microsoft has confirmed this."
+
+
+def test_kb_links_under_chrome_headings_are_not_references():
+    a = _parse("<html><body><h1>T</h1><p>Article ID: 123456</p><h2>SYMPTOMS</h2><p>x</p>"
+               '<h2>Related articles</h2><p><a href="/kb/555555">other</a></p></body></html>')
+    assert a.kb_refs == []
+
+
+def test_numeric_review_dates_are_month_first_on_us_pages():
+    a = _parse('<html lang="en-us"><body><h1>T</h1><p>Article ID: 123456</p>'
+               '<div class="lastUpdated">Last Updated: 12/8/2009</div><h2>SYMPTOMS</h2><p>x</p>'
+               "</body></html>")
+    assert a.last_review == dt.date(2009, 12, 8)
+
+
+def test_a_caption_row_inside_a_file_table_starts_the_next_table():
+    a = _parse("<html><body><h1>T</h1><p>Article ID: 123456</p><h2>RESOLUTION</h2>"
+               "<h3>File information</h3><table><tr><th>File name</th><th>File version</th>"
+               "<th>File size</th><th>Date</th><th>Time</th><th>Platform</th></tr>"
+               '<tr><td colspan="6">Windows Vista, x64-based versions</td></tr>'
+               "<tr><td>Mountmgr.sys</td><td>6.0.6002.22283</td><td>75,264</td>"
+               "<td>21-Nov-2009</td><td>04:05</td><td>x64</td></tr></table></body></html>")
+    assert [(t.architecture, [r.file_name for r in t.rows]) for t in a.file_tables] == [
+        ("x64", ["Mountmgr.sys"])]
+
+
+def test_a_one_word_heading_in_prose_is_not_split_off():
+    a = _parse("Article ID: 123456 - Last Review: May 1, 2008 - Revision: 1.0\nSYMPTOMS\n"
+               "The window closes. Status Bar shows nothing.\nCAUSE\nA bug.\n")
+    assert a.symptoms == "The window closes. Status Bar shows nothing."
+    assert [s.kind for s in a.sections] == ["symptoms", "cause"]
+
+
+def test_numbers_with_units_are_not_kb_references():
+    assert kb_refs_in("The file this article describes is 1048576 bytes.\n2147483 items") == set()
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("You must restart the computer after you apply this hotfix. If you are prompted to "
+     "restart the computer, click Yes.", "required"),
+    ("This hotfix does not replace any other hotfixes. For more information, see article "
+     "982018.", None),
+])
+def test_the_first_statement_decides(text, want):
+    if want:
+        assert restart_requirement(text) == want
+    else:
+        assert replaced_ids(text, 1) == []
+
+
+def test_a_referenced_kb_number_is_not_taken_for_the_articles_own():
+    from kbharvest.errors import RejectedCapture
+
+    with pytest.raises(RejectedCapture):
+        _parse("Service fails after an update\nSYMPTOMS\nAfter you install update KB2345678, "
+               "the service fails.\n")

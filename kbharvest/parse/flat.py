@@ -23,12 +23,15 @@ _SUBS = ("Additional file information", "Hotfix replacement information",
          "Restart requirement", "Restart Requirement", "Registry information",
          "Registry Information", "File information", "File Information", "Prerequisites",
          "Hotfix download available", "Update replacement information",
-         "Security update information", "More Information", "More information",
-         "Symptoms", "Cause", "Resolution", "Workaround", "Status", "Summary",
-         "Introduction")
+         "Security update information", "More Information", "More information")
+# One-word headings are ordinary words too ("Status Bar shows …"): split them only when glued
+# to the next word ("StatusMicrosoft has …") or alone at the end of a line.
+_SINGLE = ("Symptoms", "Cause", "Resolution", "Workaround", "Status", "Summary",
+           "Introduction")
+_LEAD = r"(?:(?<=^)|(?<=[.:!?)\"”])\s?|(?<=\n))"
 _SUBS_RE = re.compile(
-    r"(?:(?<=^)|(?<=[.:!?)\"”])\s?|(?<=\n))(" + "|".join(_SUBS) + r")"
-    r"(?=[A-Z]|\s*$|\s+[A-Z])", re.M)
+    _LEAD + "(" + "|".join(_SUBS) + r")(?=[A-Z]|\s*$|\s+[A-Z])"
+    + "|" + _LEAD + "(" + "|".join(_SINGLE) + r")(?=[A-Z][a-z]|\s*$)", re.M)
 _CAPTION_GLUE = re.compile(r"(?<=[a-z0-9)])(?=(?:Additional files for all supported|"
                            r"For all supported)\b)")
 _ARTICLE_LINE = re.compile(
@@ -72,7 +75,7 @@ def read_article_line(s: str) -> dict | None:
 def split_glued(text: str) -> str:
     """Put glued headings on lines of their own ('CAUSEThis issue' → 'CAUSE\\nThis issue')."""
     text = _CAPS_RE.sub(lambda m: "\n" + m.group(1) + "\n", text)
-    text = _SUBS_RE.sub(lambda m: "\n" + m.group(1) + "\n", text)
+    text = _SUBS_RE.sub(lambda m: "\n" + (m.group(1) or m.group(2)) + "\n", text)
     text = _CAPTION_GLUE.sub("\n", text)
     return text
 
@@ -157,18 +160,16 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             page.blocks.append(Para(km.group(2)))
             continue
         kind = heading_kind(s) if s and len(s) <= 100 else None
-        if kind is not None and (s.isupper() or s in _SUBS or _is_heading_line(s)):
+        if kind is not None and (s.isupper() or s in _SUBS or s in _SINGLE
+                                 or _is_heading_line(s)):
             page.blocks.extend(text_blocks(chunk))
             chunk = []
             page.blocks.append(Heading(s, depth=1 if kind in LEVEL1_KINDS else 2, kind=kind))
             continue
         chunk.append(line)
     page.blocks.extend(text_blocks(chunk))
+    # no id on the page or in its address: assemble() may still infer one from its mentions
     url_kb, url_lang = kb_from_url(url)
-    if page.kb_id is None and url_kb is None:
-        m = re.search(r"\b(?:KB|Q)(\d{5,7})\b", text[:2000])
-        if m:
-            page.kb_id = int(m.group(1))
     return assemble(page, "text", url_kb=url_kb, url_lang=url_lang)
 
 
