@@ -7,6 +7,7 @@ import re
 
 from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, Para, assemble
+from kbharvest.parse.facts import REVIEW_LINE, REVISION_LINE, read_article_line
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import is_chrome, parse_date
 from kbharvest.parse.urls import kb_from_url
@@ -34,14 +35,6 @@ _SUBS_RE = re.compile(
     + "|" + _LEAD + "(" + "|".join(_SINGLE) + r")(?=[A-Z][a-z]|\s*$)", re.M)
 _CAPTION_GLUE = re.compile(r"(?<=[a-z0-9)])(?=(?:Additional files for all supported|"
                            r"For all supported)\b)")
-_ARTICLE_LINE = re.compile(
-    r"^\s*(?:Article ID|Artikel-ID|ID dell'articolo|Identificativo articolo|ID de l'article|"
-    r"Id\. de artículo|ID do artigo|文書番号)\s*:\s*Q?(\d{3,8})\b(.*)$", re.I)
-_REVIEW = re.compile(r"(?:Last Review|Last Reviewed|Letzte Überprüfung|Geändert am|Letzte Aktualisierung|Ultima modifica|"
-                     r"Dernière mise à jour|Última revisión|Última revisão|最終更新日|"
-                     r"Article Last Modified on)\s*:?\s*(.+?)(?:\s+-\s+|$)", re.I)
-_REVISION = re.compile(r"(?:Revision|Revisione|Revisión|Revisão)\s*:\s*(\d+(?:\.\d+)*)",
-                       re.I)
 _SITE_LINES = re.compile(r"^(?:Microsoft KB Archive/\d+|From BetaArchive Wiki|"
                          r"Microsoft Knowledge Base Article|Help and Support|"
                          r"This article contents is Microsoft Copyrighted material\.|"
@@ -51,25 +44,6 @@ _KEYWORDS_LINE = re.compile(r"^((?:Keywords|Schlüsselwörter|Stichwörter|Parol
                             r"Mots-clés|Palabras clave|Palavras-chave|キーワード)\s*:)\s*(.+)$",
                             re.I)
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
-
-
-def read_article_line(s: str) -> dict | None:
-    """'Article ID: 977153 - Last Review: December 8, 2009 - Revision: 1.0 <title>' → facts.
-
-    ``rest`` is what follows the revision on the same line (often the glued title)."""
-    m = _ARTICLE_LINE.match(s)
-    if not m:
-        return None
-    out: dict = {"kb_id": int(m.group(1))}
-    rest = m.group(2)
-    rm = _REVIEW.search(rest)
-    if rm:
-        out["last_review"] = parse_date(rm.group(1))
-    vm = _REVISION.search(rest)
-    if vm:
-        out["revision"] = vm.group(1)
-        out["rest"] = rest[vm.end():]
-    return out
 
 
 def split_glued(text: str) -> str:
@@ -122,10 +96,10 @@ def parse(text: str, url: str | None = None, name: str = "") -> Article:
             if after:
                 body.append(after)
             continue
-        if page.last_review is None and (rm := _REVIEW.match(s)):
+        if page.last_review is None and (rm := REVIEW_LINE.match(s)):
             page.last_review = parse_date(rm.group(1))
             continue
-        if page.revision is None and (vm := _REVISION.fullmatch(s)):
+        if page.revision is None and (vm := REVISION_LINE.match(s)):
             page.revision = vm.group(1)
             continue
         if _SITE_LINES.match(s) or (idx < 12 and re.fullmatch(r"[|\s]*", s) and s):

@@ -10,7 +10,7 @@ from bs4.element import Doctype, ProcessingInstruction
 
 from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, Para, Table, assemble
-from kbharvest.parse.flat import read_article_line
+from kbharvest.parse.facts import read_article_line, read_properties
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import (
     KB_LINK,
@@ -405,26 +405,13 @@ def parse(text: str, url: str | None = None, name: str = "", template: str = "ht
     return assemble(page, template, url_kb=url_kb, url_lang=url_lang)
 
 
-_PROP_ID = re.compile(r"(?:Article ID|Artikel-ID|Identificativo articolo|ID articolo|"
-                      r"ID de l'article|Numéro d'article|Número de artículo|Id\. de artículo|ID do artigo|文書番号)\s*:?\s*Q?(\d{3,8})",
-                      re.I)
-_PROP_REVIEW = re.compile(r"(?:Last Review|Last reviewed|Last Updated|Letzte Überprüfung|Geändert am|Letzte Aktualisierung|Ultima modifica|"
-                          r"Dernière mise à jour|Última revisión|Última revisão|最終更新日)"
-                          r"\s*:?\s*(.{4,60})", re.I)
-_PROP_REV = re.compile(r"(?:Revision|Revisione|Révision|Revisión|Revisão|Version|リビジョン)\s*:?\s*"
-                       r"(\d+(?:\.\d+)*)", re.I)
-
-
 def _read_properties(text: str, page: Page) -> None:
-    flat = re.sub(r"\s*\n\s*:?\s*", " ", text)
-    if page.kb_id is None and (m := _PROP_ID.search(flat)):
-        page.kb_id = int(m.group(1))
-    if page.last_review is None and (m := _PROP_REVIEW.search(flat)):
-        # numeric dates: month first on US-English pages (and unlabelled ones), else day first
-        page.last_review = parse_date(m.group(1),
-                                      dayfirst=(page.language or "en-us") not in ("en", "en-us"))
-    if page.revision is None and (m := _PROP_REV.search(flat)):
-        page.revision = m.group(1)
+    # numeric dates: month first on US-English pages (and unlabelled ones), else day first
+    dayfirst = (page.language or "en-us") not in ("en", "en-us")
+    kb_id, review, revision = read_properties(text, dayfirst=dayfirst)
+    page.kb_id = page.kb_id or kb_id
+    page.last_review = page.last_review or review
+    page.revision = page.revision or revision
 
 
 _HTML_TAG = re.compile(r"<(?:p|div|h[1-6]|br|table|tr|td|li|ul|ol|span|a|b|font|html|body|"

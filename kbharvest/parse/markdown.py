@@ -7,7 +7,7 @@ import re
 
 from kbharvest.models import Article
 from kbharvest.parse.blocks import Heading, Page, assemble
-from kbharvest.parse.flat import read_article_line
+from kbharvest.parse.facts import read_article_line
 from kbharvest.parse.plaintext import text_blocks
 from kbharvest.parse.textutil import KB_LINK, mark_link, parse_date
 from kbharvest.parse.urls import kb_from_url
