@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from kbharvest.errors import InputError, KbharvestError, ParseError, RejectedCapture
 from kbharvest.models import Article, Rejection, Source
-from kbharvest.parse.decode import decode_page
+from kbharvest.parse.decode import MAX_TEXT_BYTES, decode_page
 from kbharvest.parse.detect import detect_template, reject_reason
 from kbharvest.parse.templates import TEMPLATES
 
@@ -125,7 +125,7 @@ class _Input:
     error: str | None = None  # an input already known to be bad
 
 
-MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_INPUT_BYTES = MAX_TEXT_BYTES  # files this size are refused before they are read
 
 
 def iter_inputs(paths: Iterable[Path]) -> Iterator[_Input]:

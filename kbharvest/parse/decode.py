@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import re
 import zlib
 
@@ -21,7 +20,7 @@ def _gunzip_capped(data: bytes, name: str) -> bytes:
     try:
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         out = d.decompress(data, MAX_TEXT_BYTES + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
+    except zlib.error as exc:
         raise InputError(name, f"corrupt gzip data ({exc})") from exc
     if len(out) > MAX_TEXT_BYTES:
         raise InputError(name, "decompressed page larger than 16 MiB")
@@ -50,6 +49,8 @@ def decode_page(data: bytes | str, *, name: str, content_type: str | None = None
     are. Raises InputError for empty, binary, corrupt-gzip or oversized input.
     """
     if isinstance(data, str):
+        if len(data) > MAX_TEXT_BYTES:
+            raise InputError(name, f"input too large ({len(data)} characters; limit 16 MiB)")
         text = data
     else:
         if data[:2] == b"\x1f\x8b":

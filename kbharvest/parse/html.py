@@ -248,13 +248,12 @@ class _Walker:
                 text = _text(node)
                 if text and not is_chrome(text):
                     kind = None
-                    if kind is None:
-                        a = next((d for d in node.descendants if getattr(d, "name", None) == "a"
-                                  and "accessibilityanchor" in _classes(d)), None)
-                        title = a.get("title") if a is not None else None
-                        if isinstance(title, str) and TOC_NODES.get(title.lower()) in LEVEL2_KINDS:
-                            # otherwise it names the parent section, like loadTOCNode(2, …)
-                            kind = TOC_NODES.get(title.lower())
+                    a = next((d for d in node.descendants if getattr(d, "name", None) == "a"
+                              and "accessibilityanchor" in _classes(d)), None)
+                    title = a.get("title") if a is not None else None
+                    if isinstance(title, str) and TOC_NODES.get(title.lower()) in LEVEL2_KINDS:
+                        # otherwise it names the parent section, like loadTOCNode(2, …)
+                        kind = TOC_NODES.get(title.lower())
                     depth = _HEADINGS.get(name, 5)
                     if name == "h1":
                         named = bool({"title", "ocparticletitle"} & set(_classes(node))) \

@@ -148,7 +148,7 @@ def text_blocks(lines: list[str]) -> list:
             blocks.append(Table(rows=[], file_rows=[one]))
             i += 1
             continue
-        if (len(stripped) <= 120 and is_chrome(stripped)) or (
+        if is_chrome(stripped) or (
                 stripped[0] in "-=_" and _is_ruler(stripped)):
             flush()
             i += 1
