@@ -32,6 +32,7 @@ from kbharvest.errors import (
     RejectedCapture,
 )
 from kbharvest.models import Article, Source
+from kbharvest.parse.decode import MAX_TEXT_BYTES
 from kbharvest.store_schema import (
     DATA_TABLES,
     INDEX_NAMES,
@@ -50,7 +51,7 @@ BATCH_SIZE = 5_000  # records per transaction: big enough for DuckDB's bulk path
 LOAD_MEMORY_BASE_MB = 256
 BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
 PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
-MAX_INPUT_BYTES = 16 * 1024 * 1024
+MAX_INPUT_BYTES = MAX_TEXT_BYTES  # one size limit for parse and load
 MAX_RECORD_BYTES = 32 * 1024 * 1024  # one staged JSON line; DuckDB's reader buffers twice that
 
 # Never reach for the network: extensions are loaded from files we name (see search.py).
