@@ -73,6 +73,9 @@ _SKIP_PART = re.compile(r"(?:^|[_\-])(?:header|footer|leftnav|rightnav|breadcrum
 def _skip(tag: Tag) -> bool:
     if tag.name in _SKIP_TAGS:
         return True
+    attrs = tag.attrs
+    if not attrs or ("class" not in attrs and "id" not in attrs):
+        return False  # most tags: nothing to recognise chrome by
     tid = tag.get("id") or ""
     names = _classes(tag)
     if isinstance(tid, str) and tid:
