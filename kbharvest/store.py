@@ -54,6 +54,8 @@ PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for
 MAX_INPUT_BYTES = MAX_TEXT_BYTES  # one size limit for parse and load
 MAX_RECORD_BYTES = 32 * 1024 * 1024  # one staged JSON line; DuckDB's reader buffers twice that
 
+ROW_GROUP_SIZE = 8_192  # rows per row group while writing (see _attach_for_writing)
+WRITE_ALIAS = "kb"  # the name the database file is attached under when writing
 # Never reach for the network: extensions are loaded from files we name (see search.py).
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: by user|\.?$)", re.S)
@@ -78,7 +80,10 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb
         # only a read-write open can replay them into the file.
         connect(path, read_only=False).close()
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=dict(_CONFIG))
+        if read_only:
+            con = duckdb.connect(str(path), read_only=True, config=dict(_CONFIG))
+        else:
+            con = _attach_for_writing(path)
     except duckdb.IOException as exc:
         message = str(exc)
         if "lock" in message.lower():
@@ -95,6 +100,22 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb
             raise DatabaseNotFoundError(str(path), "not a kbharvest database (no captures table)")
     else:
         ensure_schema(con)
+    return con
+
+
+def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
+    # The file is attached with small row groups. A batch's rows then fill whole row groups,
+    # which DuckDB writes straight to the file as the batch inserts them; with the default
+    # (122,880 rows) every commit's checkpoint rewrote the table's growing last row group,
+    # and the cost of a batch grew with the database. Readers open the file as usual.
+    con = duckdb.connect(":memory:", config=dict(_CONFIG))
+    try:
+        con.execute(f"ATTACH {_sql_str(str(path))} AS {WRITE_ALIAS} "
+                    f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute(f"USE {WRITE_ALIAS}")
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -122,6 +143,26 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
 def capture_key(sha256: str, url: str | None, timestamp: str | None) -> str:
     """The stable id of a capture: sha256 of its payload digest, URL and served timestamp."""
     return hashlib.sha256(f"{sha256}\n{url or ''}\n{timestamp or ''}".encode()).hexdigest()
+
+
+def content_hash(article: Article) -> str:
+    """md5 hex of the article's title, sections and file rows: changes with the content.
+
+    The value of ``articles.content_hash``. It is computed where the record is made (in the
+    parse workers), and is byte for byte what this SQL gives on the staged article (a test
+    holds the two together; databases loaded before it moved here hold the same values):
+    ``md5(concat_ws(chr(31), title, string_agg(heading || chr(30) || text, chr(31)),
+    string_agg(concat_ws(chr(30), file_name, file_version, file_size, date, time), chr(31))))``
+    """
+    parts = [article.title] if article.title is not None else []
+    if article.sections:
+        parts.append("\x1f".join(f"{s.heading}\x1e{s.text}" for s in article.sections))
+    rows = ["\x1e".join(str(v) for v in (r.file_name, r.file_version, r.file_size, r.date, r.time)
+                        if v is not None)
+            for t in article.file_tables for r in t.rows]
+    if rows:
+        parts.append("\x1f".join(rows))
+    return hashlib.md5("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -156,6 +197,7 @@ class CaptureRecord:
     sha256: str
     parser_version: str
     article_json: str | None = None  # Article.model_dump_json(), as ``parse`` prints it
+    content_hash: str | None = None  # content_hash(article), made with article_json
     rejection_reason: str | None = None
     template: str | None = None
     url: str | None = None
@@ -194,6 +236,7 @@ class CaptureRecord:
             sha256=sha,
             parser_version=parser_version or _parser_version(),
             article_json=text,
+            content_hash=content_hash(article),
             template=article.template,
             url=src.url,
             archive=src.archive,
@@ -207,6 +250,8 @@ class CaptureRecord:
 
     def stage_line(self) -> str:
         """One JSON line of the staging file (the columns of ``STAGE_COLUMNS``)."""
+        if self.article_json is not None and self.content_hash is None:
+            self.content_hash = content_hash(Article.model_validate_json(self.article_json))
         meta = json.dumps({
             "capture_id": self.capture_id, "input": self.input, "url": self.url,
             "archive": self.archive, "requested_ts": self.requested_ts,
@@ -214,6 +259,7 @@ class CaptureRecord:
             "http_status": self.http_status, "content_type": self.content_type,
             "size": self.size, "template": self.template,
             "rejection_reason": self.rejection_reason, "parser_version": self.parser_version,
+            "content_hash": self.content_hash,
         }, ensure_ascii=False)
         return f'{meta[:-1]}, "article": {self.article_json or "null"}}}'
 
@@ -303,6 +349,7 @@ def parse_capture(item: CaptureInput, key: str | None = None, sha256: str | None
         rec.rejection_reason = f"parser failed: {type(exc).__name__}: {exc}"
         return rec
     rec.article_json = article.model_dump_json()
+    rec.content_hash = content_hash(article)
     rec.template = article.template
     return rec
 
@@ -334,15 +381,8 @@ INSERT INTO articles
 SELECT capture_id, art.kb_id, art.language, art.title, art.template, art.last_review,
        art.revision, art.symptoms, art.cause, art.resolution, art.workaround, art.status,
        art.more_information, art.restart.requirement, art.restart.text, art.replacement.text,
-       coalesce(art.warnings, []),
-       md5(concat_ws(chr(31), art.title,
-           list_aggregate(list_transform(art.sections, x -> x.heading || chr(30) || x.text),
-                          'string_agg', chr(31)),
-           list_aggregate(list_transform(flatten(list_transform(art.file_tables, t -> t.rows)),
-                                         r -> concat_ws(chr(30), r.file_name, r.file_version,
-                                                        r.file_size, r.date, r.time)),
-                          'string_agg', chr(31))))
-FROM (SELECT capture_id, article AS art FROM stage WHERE article IS NOT NULL)""",
+       coalesce(art.warnings, []), content_hash
+FROM (SELECT capture_id, content_hash, article AS art FROM stage WHERE article IS NOT NULL)""",
     """
 INSERT INTO sections
 SELECT capture_id, kb_id, ordinal, sec.kind, sec.level, sec.heading, sec.text
@@ -427,7 +467,7 @@ def write_stage(records: list[CaptureRecord], path: Path) -> Path:
             if len(line) > MAX_RECORD_BYTES // 4:  # characters; up to 4 bytes each in UTF-8
                 size = len(line.encode())
                 if size > MAX_RECORD_BYTES:
-                    rec.article_json = None
+                    rec.article_json = rec.content_hash = None
                     rec.rejection_reason = f"record too large to load ({size:,} bytes of JSON)"
                     line = rec.stage_line()
             fh.write(line)
@@ -714,6 +754,7 @@ __all__ = [
     "build",
     "capture_key",
     "connect",
+    "content_hash",
     "iter_capture_inputs",
     "load",
     "load_records",

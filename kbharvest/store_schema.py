@@ -245,6 +245,7 @@ STAGE_COLUMNS: dict[str, str] = {
     "template": "VARCHAR",
     "rejection_reason": "VARCHAR",
     "parser_version": "VARCHAR",
+    "content_hash": "VARCHAR",
     "article": ARTICLE_TYPE,
 }
 

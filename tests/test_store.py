@@ -154,6 +154,34 @@ def test_schemas_kb_sql_creates_a_working_database(tmp_path):
     assert {"latest_articles", "article_history", "triples", "files"} <= views
 
 
+# The SQL the loader used to hash an article's content, and still the definition of the value.
+CONTENT_HASH_SQL = """
+SELECT capture_id, md5(concat_ws(chr(31), article.title,
+    list_aggregate(list_transform(article.sections, x -> x.heading || chr(30) || x.text),
+                   'string_agg', chr(31)),
+    list_aggregate(list_transform(flatten(list_transform(article.file_tables, t -> t.rows)),
+                                  r -> concat_ws(chr(30), r.file_name, r.file_version,
+                                                 r.file_size, r.date, r.time)),
+                   'string_agg', chr(31))))
+FROM read_json(?, format = 'newline_delimited', columns = {columns})
+WHERE article IS NOT NULL"""
+
+
+def test_content_hash_is_the_sql_definition_computed_in_python(tmp_path):
+    arts = [make_article(), make_article(title="Ünïcödé 日本語 title", files=[]),
+            make_article(files=[("a.dll", "1.0")]).model_copy(update={"title": None}),
+            make_article().model_copy(update={"sections": [], "file_tables": []}),
+            make_article(files=[("no-version.dll", "2.0")]).model_copy(update={"file_tables": [
+                FileTable(rows=[FileRow(file_name="bare.dll")])]})]
+    records = [CaptureRecord.from_article(a, input=f"h{i}") for i, a in enumerate(arts)]
+    stage = store.write_stage(records, tmp_path / "stage.jsonl")
+    con = duckdb.connect()
+    got = dict(con.execute(CONTENT_HASH_SQL.format(columns=store._STAGE_COLUMNS_SQL),
+                           [str(stage)]).fetchall())
+    assert got == {r.capture_id: r.content_hash for r in records}
+    assert len(set(got.values())) == len(arts)
+
+
 # --------------------------------------------------------------------------- loading
 
 
