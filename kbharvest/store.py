@@ -43,7 +43,8 @@ from kbharvest.store_schema import (
 )
 
 DEFAULT_DB = Path("datasets/kb.duckdb")
-BATCH_SIZE = 5_000  # records per transaction: big enough for DuckDB's bulk paths
+BATCH_SIZE = 20_000  # records per transaction: big enough for DuckDB's bulk paths…
+BATCH_BYTES = 160 * 2**20  # …or this much staged JSON (characters), whichever comes first
 # DuckDB keeps every block it writes cached up to its memory limit (80% of RAM by default),
 # so a long load would grow by the size of the data: the loader caps DuckDB's memory while it
 # writes. The cap leaves each DuckDB thread room for its JSON read buffer (twice the largest
@@ -56,6 +57,8 @@ MAX_RECORD_BYTES = 32 * 1024 * 1024  # one staged JSON line; DuckDB's reader buf
 
 ROW_GROUP_SIZE = 8_192  # rows per row group while writing (see _attach_for_writing)
 WRITE_ALIAS = "kb"  # the name the database file is attached under when writing
+STAGE_DB = "kbstage"  # the scratch database a batch is staged in (see _attach_stage_db)
+STAGE_ROW_GROUP_SIZE = 2_048
 # Never reach for the network: extensions are loaded from files we name (see search.py).
 _CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?)(?: by user|\.?$)", re.S)
@@ -375,27 +378,27 @@ SELECT capture_id, input, url, archive, requested_ts, served_ts,
        try_strptime(served_ts, '%Y%m%d%H%M%S'), digest, sha256, http_status, content_type, size,
        CASE WHEN article IS NULL THEN 'rejected' ELSE 'article' END,
        article.kb_id, coalesce(article.template, template), rejection_reason, parser_version
-FROM stage""",
+FROM {stage}""",
     """
 INSERT INTO articles
 SELECT capture_id, art.kb_id, art.language, art.title, art.template, art.last_review,
        art.revision, art.symptoms, art.cause, art.resolution, art.workaround, art.status,
        art.more_information, art.restart.requirement, art.restart.text, art.replacement.text,
        coalesce(art.warnings, []), content_hash
-FROM (SELECT capture_id, content_hash, article AS art FROM stage WHERE article IS NOT NULL)""",
+FROM (SELECT capture_id, content_hash, article AS art FROM {stage} WHERE article IS NOT NULL)""",
     """
 INSERT INTO sections
 SELECT capture_id, kb_id, ordinal, sec.kind, sec.level, sec.heading, sec.text
 FROM (SELECT capture_id, article.kb_id AS kb_id,
              unnest(range(1, len(article.sections) + 1)) AS ordinal,
              unnest(article.sections) AS sec
-      FROM stage WHERE article IS NOT NULL)""",
+      FROM {stage} WHERE article IS NOT NULL)""",
     """
 INSERT INTO prerequisites
 SELECT capture_id, article.kb_id, article.prerequisites.text,
        coalesce(article.prerequisites.requirements, []),
        coalesce(article.prerequisites.kb_refs, [])
-FROM stage WHERE article.prerequisites IS NOT NULL""",
+FROM {stage} WHERE article.prerequisites IS NOT NULL""",
     """
 INSERT INTO file_tables
 SELECT capture_id, kb_id, table_no, ft.caption, ft.architecture,
@@ -403,14 +406,14 @@ SELECT capture_id, kb_id, table_no, ft.caption, ft.architecture,
 FROM (SELECT capture_id, article.kb_id AS kb_id,
              unnest(range(1, len(article.file_tables) + 1)) AS table_no,
              unnest(article.file_tables) AS ft
-      FROM stage WHERE article IS NOT NULL)""",
+      FROM {stage} WHERE article IS NOT NULL)""",
     r"""
 INSERT INTO file_rows
 WITH tabs AS (
     SELECT capture_id, article.kb_id AS kb_id,
            unnest(range(1, len(article.file_tables) + 1)) AS table_no,
            unnest(article.file_tables) AS ft
-    FROM stage WHERE article IS NOT NULL),
+    FROM {stage} WHERE article IS NOT NULL),
 rws AS (
     SELECT capture_id, kb_id, table_no, ft.caption AS caption, ft.architecture AS architecture,
            unnest(range(1, len(ft.rows) + 1)) AS row_no, unnest(ft.rows) AS fr
@@ -429,28 +432,28 @@ FROM rws""",
 INSERT INTO kb_refs
 SELECT capture_id, kb_id, ref FROM (
     SELECT capture_id, article.kb_id AS kb_id, unnest(article.kb_refs) AS ref
-    FROM stage WHERE article IS NOT NULL)""",
+    FROM {stage} WHERE article IS NOT NULL)""",
     """
 INSERT INTO replacements
 SELECT capture_id, kb_id, ordinal, ref FROM (
     SELECT capture_id, article.kb_id AS kb_id,
            unnest(range(1, len(article.replacement.replaces) + 1)) AS ordinal,
            unnest(article.replacement.replaces) AS ref
-    FROM stage WHERE article.replacement IS NOT NULL)""",
+    FROM {stage} WHERE article.replacement IS NOT NULL)""",
     """
 INSERT INTO applies_to
 SELECT capture_id, kb_id, ordinal, product FROM (
     SELECT capture_id, article.kb_id AS kb_id,
            unnest(range(1, len(article.applies_to) + 1)) AS ordinal,
            unnest(article.applies_to) AS product
-    FROM stage WHERE article IS NOT NULL)""",
+    FROM {stage} WHERE article IS NOT NULL)""",
     """
 INSERT INTO keywords
 SELECT capture_id, kb_id, ordinal, keyword FROM (
     SELECT capture_id, article.kb_id AS kb_id,
            unnest(range(1, len(article.keywords) + 1)) AS ordinal,
            unnest(article.keywords) AS keyword
-    FROM stage WHERE article IS NOT NULL)""",
+    FROM {stage} WHERE article IS NOT NULL)""",
 ]
 
 
@@ -459,46 +462,104 @@ def _commit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("COMMIT")
 
 
-def write_stage(records: list[CaptureRecord], path: Path) -> Path:
+def _checked_line(rec: CaptureRecord) -> str:
+    """The record's staging line; a record too big for DuckDB's reader becomes a rejection."""
+    line = rec.stage_line()
+    if len(line) > MAX_RECORD_BYTES // 4:  # characters; up to 4 bytes each in UTF-8
+        size = len(line.encode())
+        if size > MAX_RECORD_BYTES:
+            rec.article_json = rec.content_hash = None
+            rec.rejection_reason = f"record too large to load ({size:,} bytes of JSON)"
+            line = rec.stage_line()
+    return line
+
+
+def write_stage(records: Iterable[CaptureRecord], path: Path) -> Path:
     """Write a batch as the staging JSON lines DuckDB reads."""
     with open(path, "w", encoding="utf-8") as fh:
         for rec in records:
-            line = rec.stage_line()
-            if len(line) > MAX_RECORD_BYTES // 4:  # characters; up to 4 bytes each in UTF-8
-                size = len(line.encode())
-                if size > MAX_RECORD_BYTES:
-                    rec.article_json = rec.content_hash = None
-                    rec.rejection_reason = f"record too large to load ({size:,} bytes of JSON)"
-                    line = rec.stage_line()
-            fh.write(line)
+            fh.write(_checked_line(rec))
             fh.write("\n")
     return path
+
+
+class _StageFile:
+    """One batch being staged: its JSON lines go to a file as the records arrive, so the
+    loader holds no batch in memory, whatever the batch size."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.records = self.chars = self.articles = self.rejected = 0
+        self.replace = False
+        self.started = time.monotonic()
+
+    def add(self, rec: CaptureRecord) -> None:
+        line = _checked_line(rec)
+        self.fh.write(line)
+        self.fh.write("\n")
+        self.records += 1
+        self.chars += len(line) + 1
+        if rec.article_json is None:
+            self.rejected += 1
+        else:
+            self.articles += 1
+
+    def close(self) -> Path:
+        self.fh.close()
+        return self.path
+
+
+def _read_stage_sql(stage: Path) -> str:
+    return (f"SELECT * FROM read_json({_sql_str(str(stage))}, format = 'newline_delimited', "
+            f"columns = {_STAGE_COLUMNS_SQL}, maximum_object_size = {MAX_RECORD_BYTES})")
+
+
+def _attach_stage_db(con: duckdb.DuckDBPyConnection, workdir: Path) -> None:
+    # The staged batch is a table of its own scratch database with small row groups: each
+    # INSERT that spreads it over the tables then scans it with every thread (a temporary
+    # table of one batch is a single row group, and so a single thread).
+    con.execute(f"ATTACH {_sql_str(str(workdir / 'stage.duckdb'))} AS {STAGE_DB} "
+                f"(ROW_GROUP_SIZE {STAGE_ROW_GROUP_SIZE})")
 
 
 def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = False) -> None:
     """Load one staging file in one transaction: all of it lands, or none of it.
 
     With ``replace``, rows already held for these capture ids are deleted first (reparse).
+    The JSON lines are read into a scratch table first: into the stage database when
+    :func:`load_records` has attached one, else into a temporary table.
     """
-    con.execute("BEGIN TRANSACTION")
+    scratch = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?",
+                          [STAGE_DB]).fetchone()[0] > 0
+    table = f"{STAGE_DB}.stage" if scratch else "stage"
     try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM read_json("
-            f"{_sql_str(str(stage))}, format = 'newline_delimited', "
-            f"columns = {_STAGE_COLUMNS_SQL}, maximum_object_size = {MAX_RECORD_BYTES})")
-        if replace:
-            for table in DATA_TABLES:
-                con.execute(f"DELETE FROM {table} WHERE capture_id IN "
-                            "(SELECT capture_id FROM stage)")
-        for sql in _INSERTS:
-            con.execute(sql)
-        con.execute("DROP TABLE stage")
-        set_meta(con, "search_index", "stale")
-        _commit(con)
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
-        raise
+        if scratch:
+            # Outside the transaction (it writes only the database that holds it). Stored
+            # uncompressed: it is read once, and compressing it cost more than reading it.
+            con.execute("SET force_compression = 'uncompressed'")
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS {_read_stage_sql(stage)}")
+            finally:
+                con.execute("RESET force_compression")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if not scratch:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {_read_stage_sql(stage)}")
+            if replace:
+                for name in DATA_TABLES:
+                    con.execute(f"DELETE FROM {name} WHERE capture_id IN "
+                                f"(SELECT capture_id FROM {table})")
+            for sql in _INSERTS:
+                con.execute(sql.replace("{stage}", table))
+            if not scratch:
+                con.execute("DROP TABLE stage")
+            set_meta(con, "search_index", "stale")
+            _commit(con)
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
     finally:
         stage.unlink(missing_ok=True)
 
@@ -546,31 +607,31 @@ def load_records(
 ) -> LoadReport:
     """Bulk-load records into an open database, ``batch_size`` per transaction.
 
-    A batch is also committed once it has been filling for ``batch_seconds``. Records whose
-    capture id the database already holds are skipped unless ``replace``.
-    Does not rebuild the search index (call :func:`kbharvest.search.build_index`).
+    A batch is also committed once it holds ``BATCH_BYTES`` of JSON, or has been filling for
+    ``batch_seconds``. Records whose capture id the database already holds are skipped
+    unless ``replace``. Does not rebuild the search index (call
+    :func:`kbharvest.search.build_index`).
     """
     report = report or LoadReport(db="")
     known = _known_ids(con)
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
-    # DuckDB's default checkpoint threshold (16 MB) folds each batch into the database file
-    # as it commits: a bigger one was no faster here and kept more in memory.
+    # DuckDB keeps what it writes cached up to its memory limit: cap it while loading (see
+    # LOAD_MEMORY_BASE_MB).
     threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     cap = LOAD_MEMORY_BASE_MB + int(threads) * 2 * MAX_RECORD_BYTES // 2**20
     con.execute(f"SET memory_limit = '{cap}MB'")
-    indexes_dropped = False
+    indexes_dropped = stage_db = False
     # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
-    # GIL), this thread parses and stages batch k+1. Still one writer, one batch at a time.
+    # GIL), this thread stages batch k+1. Still one writer, one batch at a time.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kbharvest-load")
-    pending: tuple[Future, list[CaptureRecord]] | None = None
+    pending: tuple[Future, _StageFile] | None = None
     slot = 0
 
-    def submit(batch: list[CaptureRecord], batch_replace: bool) -> None:
-        nonlocal pending, slot
-        stage = write_stage(batch, workdir / f"stage{slot}.jsonl")
-        slot ^= 1
+    def submit(batch: _StageFile) -> None:
+        nonlocal pending
+        path = batch.close()
         finish()
-        pending = (writer.submit(load_stage, con, stage, batch_replace), batch)
+        pending = (writer.submit(load_stage, con, path, batch.replace), batch)
 
     def finish() -> None:
         nonlocal pending
@@ -580,35 +641,44 @@ def load_records(
         pending = None
         future.result()
         report.batches += 1
-        for rec in done:
-            if rec.article_json is None:
-                report.rejected += 1
-            else:
-                report.articles += 1
+        report.articles += done.articles
+        report.rejected += done.rejected
         if progress:
             progress("batch", report)
 
+    def new_batch() -> _StageFile:
+        nonlocal slot
+        slot ^= 1
+        return _StageFile(workdir / f"stage{slot}.jsonl")
+
     ok = False
+    batch: _StageFile | None = None
     try:
-        batch: list[CaptureRecord] = []
-        batch_replace = False
-        started = time.monotonic()
         for rec in records:
             if rec.capture_id in known:
                 if not replace or known[rec.capture_id] is None:
                     report.already_loaded += 1
                     continue
-                batch_replace = True
+                replacing = True
+            else:
+                replacing = False
             known[rec.capture_id] = None  # None: written in this run
             if not indexes_dropped:
                 _drop_indexes(con)
                 indexes_dropped = True
-            batch.append(rec)
-            if len(batch) >= batch_size or time.monotonic() - started > batch_seconds:
-                submit(batch, batch_replace)
-                batch, batch_replace, started = [], False, time.monotonic()
-        if batch:
-            submit(batch, batch_replace)
+                _attach_stage_db(con, workdir)
+                stage_db = True
+            if batch is None:
+                batch = new_batch()
+            batch.add(rec)
+            batch.replace |= replacing
+            if (batch.records >= batch_size or batch.chars >= BATCH_BYTES
+                    or time.monotonic() - batch.started > batch_seconds):
+                submit(batch)
+                batch = None
+        if batch is not None:
+            submit(batch)
+            batch = None
         finish()
         ok = True
     finally:
@@ -616,6 +686,11 @@ def load_records(
             with contextlib.suppress(Exception):
                 pending[0].result()
         writer.shutdown(wait=True)
+        if batch is not None:
+            batch.close()
+        if stage_db:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"DETACH {STAGE_DB}")
         shutil.rmtree(workdir, ignore_errors=True)
         with contextlib.suppress(duckdb.Error):
             con.execute("RESET memory_limit")
