@@ -86,6 +86,9 @@ def render_load_report(report) -> None:
     if report.other_parser_versions:
         console.print(f"[yellow]{report.other_parser_versions:,} captures were parsed by another "
                       "parser version; run `kbharvest load --reparse` to parse them again")
+    if report.memory_uncapped:
+        console.print("[yellow]a batch ran out of memory under the loader's memory cap and was "
+                      "loaded again without it")
     for name, reason in report.errors:
         console.print(f"[red]not loaded: {name}: {reason}")
 

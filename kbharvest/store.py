@@ -47,13 +47,17 @@ BATCH_SIZE = 20_000  # records per transaction: big enough for DuckDB's bulk pat
 BATCH_BYTES = 160 * 2**20  # …or this much staged JSON (characters), whichever comes first
 # DuckDB keeps every block it writes cached up to its memory limit (80% of RAM by default),
 # so a long load would grow by the size of the data: the loader caps DuckDB's memory while it
-# writes. The cap leaves each DuckDB thread room for its JSON read buffer (twice the largest
-# record); a 256 MB cap with nothing added ran out of memory with more threads busy.
-LOAD_MEMORY_BASE_MB = 256
+# writes, at a base plus room per thread for its JSON read buffers (twice the largest record).
+# Less than this made loads markedly slower; a batch that still runs out of memory is rolled
+# back and run again without the cap (LoadReport.memory_uncapped).
+LOAD_MEMORY_BASE_MB = 320
+LOAD_MEMORY_PER_THREAD_MB = 32
 BATCH_SECONDS = 30.0  # …but commit at least this often when parsing is slow
 PARSE_WINDOW = 500  # captures handed to the parser at a time (bounds memory for big pages)
 MAX_INPUT_BYTES = MAX_TEXT_BYTES  # one size limit for parse and load
-MAX_RECORD_BYTES = 32 * 1024 * 1024  # one staged JSON line; DuckDB's reader buffers twice that
+# One staged JSON line. The biggest real article is well under 1 MB; each DuckDB thread
+# buffers twice this much, so a bigger limit costs memory every load pays for.
+MAX_RECORD_BYTES = 8 * 1024 * 1024
 
 ROW_GROUP_SIZE = 8_192  # rows per row group while writing (see _attach_for_writing)
 WRITE_ALIAS = "kb"  # the name the database file is attached under when writing
@@ -111,7 +115,8 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     # which DuckDB writes straight to the file as the batch inserts them; with the default
     # (122,880 rows) every commit's checkpoint rewrote the table's growing last row group,
     # and the cost of a batch grew with the database. Readers open the file as usual.
-    con = duckdb.connect(":memory:", config=dict(_CONFIG))
+    # (DuckDB spills to <file>.tmp when the file is opened directly; keep that.)
+    con = duckdb.connect(":memory:", config={**_CONFIG, "temp_directory": f"{path}.tmp"})
     try:
         con.execute(f"ATTACH {_sql_str(str(path))} AS {WRITE_ALIAS} "
                     f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
@@ -523,12 +528,14 @@ def _attach_stage_db(con: duckdb.DuckDBPyConnection, workdir: Path) -> None:
                 f"(ROW_GROUP_SIZE {STAGE_ROW_GROUP_SIZE})")
 
 
-def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = False) -> None:
+def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = False, *,
+               keep: bool = False) -> None:
     """Load one staging file in one transaction: all of it lands, or none of it.
 
     With ``replace``, rows already held for these capture ids are deleted first (reparse).
     The JSON lines are read into a scratch table first: into the stage database when
-    :func:`load_records` has attached one, else into a temporary table.
+    :func:`load_records` has attached one, else into a temporary table. The staging file is
+    deleted afterwards, unless ``keep``.
     """
     scratch = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?",
                           [STAGE_DB]).fetchone()[0] > 0
@@ -561,7 +568,8 @@ def load_stage(con: duckdb.DuckDBPyConnection, stage: Path, replace: bool = Fals
                 con.execute("ROLLBACK")
             raise
     finally:
-        stage.unlink(missing_ok=True)
+        if not keep:
+            stage.unlink(missing_ok=True)
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, records: list[CaptureRecord], workdir: Path,
@@ -586,6 +594,7 @@ class LoadReport:
     parser_version: str = ""
     search_index: str = ""
     seconds: float = 0.0
+    memory_uncapped: bool = False  # a batch ran out of memory under the loader's cap
 
     @property
     def loaded(self) -> int:
@@ -617,8 +626,10 @@ def load_records(
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
     # DuckDB keeps what it writes cached up to its memory limit: cap it while loading (see
     # LOAD_MEMORY_BASE_MB).
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    cap = LOAD_MEMORY_BASE_MB + int(threads) * 2 * MAX_RECORD_BYTES // 2**20
+    threads, limit_before = con.execute(
+        "SELECT current_setting('threads'), current_setting('memory_limit')").fetchone()
+    threads = int(threads)
+    cap = LOAD_MEMORY_BASE_MB + threads * LOAD_MEMORY_PER_THREAD_MB
     con.execute(f"SET memory_limit = '{cap}MB'")
     indexes_dropped = stage_db = False
     # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
@@ -631,7 +642,18 @@ def load_records(
         nonlocal pending
         path = batch.close()
         finish()
-        pending = (writer.submit(load_stage, con, path, batch.replace), batch)
+        pending = (writer.submit(write_stage_file, path, batch.replace), batch)
+
+    def write_stage_file(path: Path, batch_replace: bool) -> None:
+        try:
+            load_stage(con, path, batch_replace, keep=True)
+        except duckdb.OutOfMemoryException:
+            # The batch was rolled back: run it again, and the rest, without the cap.
+            report.memory_uncapped = True
+            con.execute(f"SET memory_limit = {_sql_str(limit_before)}")
+            load_stage(con, path, batch_replace)
+        else:
+            path.unlink(missing_ok=True)
 
     def finish() -> None:
         nonlocal pending
@@ -693,7 +715,9 @@ def load_records(
                 con.execute(f"DETACH {STAGE_DB}")
         shutil.rmtree(workdir, ignore_errors=True)
         with contextlib.suppress(duckdb.Error):
-            con.execute("RESET memory_limit")
+            # Not RESET: after an out-of-memory error DuckDB 1.5 shows the default but keeps
+            # the cap (the retry above depends on this too).
+            con.execute(f"SET memory_limit = {_sql_str(limit_before)}")
         if indexes_dropped:
             if ok:
                 _create_indexes(con)

@@ -285,6 +285,43 @@ def test_version_key_sorts_file_versions_as_numbers(tmp_path, lower, higher):
     assert names == ["a.dll", "b.dll"]
 
 
+def test_a_record_too_big_to_stage_is_stored_as_a_rejection_and_the_rest_loads(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "MAX_RECORD_BYTES", 16_384)
+    big = make_article(977160, symptoms="Stop error 0xD6. " * 2_000)  # ~34 KB of JSON
+    records = [CaptureRecord.from_article(make_article(977153), input="small"),
+               CaptureRecord.from_article(big, input="big")]
+    report = load_into(tmp_path / "kb.duckdb", records)
+    assert (report.articles, report.rejected) == (1, 1)
+    con = connect(tmp_path / "kb.duckdb", read_only=True)
+    try:
+        rows = con.execute("SELECT input, outcome, kb_id, rejection_reason FROM captures "
+                           "ORDER BY input").fetchall()
+        assert con.execute("SELECT kb_id FROM articles").fetchall() == [(977153,)]
+    finally:
+        con.close()
+    assert rows[0][:3] == ("big", "rejected", None)
+    assert re.fullmatch(r"record too large to load \([\d,]+ bytes of JSON\)", rows[0][3])
+    assert rows[1][:3] == ("small", "article", 977153)
+
+
+def test_a_batch_that_runs_out_of_memory_is_loaded_again_without_the_cap(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "LOAD_MEMORY_BASE_MB", 0)
+    monkeypatch.setattr(store, "LOAD_MEMORY_PER_THREAD_MB", 1)
+    arts = [make_article(900000 + i, symptoms="Stop error 0xD6. " * 200) for i in range(300)]
+    report = load_into(tmp_path / "kb.duckdb", [CaptureRecord.from_article(a, input=f"r{i}")
+                                                for i, a in enumerate(arts)])
+    assert report.memory_uncapped
+    assert report.articles == 300
+    con = connect(tmp_path / "kb.duckdb", read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT capture_id) FROM sections"
+                           ).fetchone() == (1_500, 300)
+    finally:
+        con.close()
+
+
 def test_reparse_replaces_rows_of_an_older_parser_version(tmp_path, monkeypatch):
     pages = tmp_path / "pages"
     pages.mkdir()
