@@ -650,7 +650,7 @@ def load_records(
         except duckdb.OutOfMemoryException:
             # The batch was rolled back: run it again, and the rest, without the cap.
             report.memory_uncapped = True
-            con.execute(f"SET memory_limit = {_sql_str(limit_before)}")
+            _set_memory_limit(con, limit_before)
             load_stage(con, path, batch_replace)
         else:
             path.unlink(missing_ok=True)
@@ -714,17 +714,26 @@ def load_records(
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DETACH {STAGE_DB}")
         shutil.rmtree(workdir, ignore_errors=True)
-        with contextlib.suppress(duckdb.Error):
-            # Not RESET: after an out-of-memory error DuckDB 1.5 shows the default but keeps
-            # the cap (the retry above depends on this too).
-            con.execute(f"SET memory_limit = {_sql_str(limit_before)}")
-        if indexes_dropped:
-            if ok:
-                _create_indexes(con)
-            else:
-                with contextlib.suppress(duckdb.Error):
+        try:
+            if indexes_dropped:  # still under the cap: building them is the load's peak
+                try:
                     _create_indexes(con)
+                except duckdb.OutOfMemoryException:
+                    report.memory_uncapped = True
+                    _set_memory_limit(con, limit_before)
+                    _create_indexes(con)
+        except duckdb.Error:
+            if ok:
+                raise
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                _set_memory_limit(con, limit_before)
     return report
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+    # Not RESET: after an out-of-memory error DuckDB 1.5 shows the default but keeps the cap.
+    con.execute(f"SET memory_limit = {_sql_str(limit)}")
 
 
 def _drop_indexes(con: duckdb.DuckDBPyConnection) -> None:
