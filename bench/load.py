@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import random
@@ -175,6 +176,13 @@ def _child_memory(n: int, tmp: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def settle() -> None:
+    """Start a timed step on equal terms: the files written before it flushed to disk (else
+    the kernel writes them back during the step) and Python's garbage collected."""
+    os.sync()
+    gc.collect()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="records to load (default 100000)")
@@ -206,6 +214,7 @@ def main() -> None:
               f"({jsonl.stat().st_size / n / 1024:.1f} KiB/record)", flush=True)
 
         # Baseline: DuckDB's own reader, one nested table.
+        settle()
         con = duckdb.connect(str(tmp / "baseline.duckdb"))
         t0 = time.perf_counter()
         con.execute(f"CREATE TABLE records AS SELECT * FROM read_json('{jsonl}', "
@@ -222,6 +231,7 @@ def main() -> None:
                    for i, a in enumerate(articles)]
         ser_s = time.perf_counter() - t0
         del articles
+        settle()
         con = connect(tmp / "kb.duckdb")
         t0 = time.perf_counter()
         report = load_records(con, records)
