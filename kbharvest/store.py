@@ -640,10 +640,18 @@ def load_records(
     pending: tuple[Future, _StageFile] | None = None
     slot = 0
 
-    def submit(batch: _StageFile) -> None:
-        nonlocal pending
+    def submit(batch: _StageFile, more: bool) -> None:
+        nonlocal pending, indexes_dropped
         path = batch.close()
         finish()
+        if not indexes_dropped and (more or batch.replace):
+            # A load of more than one batch: its rows go in faster without the indexes,
+            # which are built again at the end. A smaller load (the usual incremental one)
+            # keeps them, as rebuilding costs as much as the database holds; unless it
+            # replaces rows (DuckDB cannot delete and insert one key of a unique index in
+            # one transaction).
+            _drop_indexes(con)
+            indexes_dropped = True
         pending = (writer.submit(write_stage_file, path, batch.replace), batch)
 
     def write_stage_file(path: Path, batch_replace: bool) -> None:
@@ -687,9 +695,7 @@ def load_records(
             else:
                 replacing = False
             known[rec.capture_id] = None  # None: written in this run
-            if not indexes_dropped:
-                _drop_indexes(con)
-                indexes_dropped = True
+            if not stage_db:
                 _attach_stage_db(con, workdir)
                 stage_db = True
             if batch is None:
@@ -698,10 +704,10 @@ def load_records(
             batch.replace |= replacing
             if (batch.records >= batch_size or batch.chars >= BATCH_BYTES
                     or time.monotonic() - batch.started > batch_seconds):
-                submit(batch)
+                submit(batch, more=True)
                 batch = None
         if batch is not None:
-            submit(batch)
+            submit(batch, more=False)
             batch = None
         finish()
         ok = True

@@ -30,7 +30,7 @@ from kbharvest.models import (
 )
 from kbharvest.store import CaptureRecord, connect, load_records, table_rows
 from kbharvest.store_read import article_from_db, get_article, stats
-from kbharvest.store_schema import ARTICLE_TYPE, DATA_TABLES, render_ddl
+from kbharvest.store_schema import ARTICLE_TYPE, DATA_TABLES, INDEX_NAMES, render_ddl
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -320,6 +320,25 @@ def test_a_batch_that_runs_out_of_memory_is_loaded_again_without_the_cap(
                            ).fetchone() == (1_500, 300)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("batch_size", "rebuilt"), [(100, False), (3, True)])
+def test_indexes_are_rebuilt_only_for_a_load_of_several_batches(tmp_path, monkeypatch,
+                                                               batch_size, rebuilt):
+    dropped = []
+    real_drop = store._drop_indexes
+    monkeypatch.setattr(store, "_drop_indexes", lambda con: (dropped.append(1), real_drop(con)))
+    db = tmp_path / "kb.duckdb"
+    con = connect(db)
+    try:
+        load_records(con, corpus(), batch_size=batch_size)
+        indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    finally:
+        con.close()
+    assert bool(dropped) is rebuilt
+    assert indexes == set(INDEX_NAMES)
+    load_into(tmp_path / "reference.duckdb", corpus())
+    assert all_tables(db) == all_tables(tmp_path / "reference.duckdb")
 
 
 def test_reparse_replaces_rows_of_an_older_parser_version(tmp_path, monkeypatch):
