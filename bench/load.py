@@ -9,10 +9,11 @@ In one run it
      batch, the ten normalised tables, their indexes and the final checkpoint, into a fresh
      DuckDB file; the Article → JSON serialisation (done in the parse workers) is timed apart,
   4. times building the search index (``kbharvest.search.ensure_index``) on its own,
-  5. measures peak memory (max RSS) of a load of 10k and of 100k records, each in a fresh
-     process fed by a generator, to show memory stays flat as the record count grows.
+  5. measures peak memory (max RSS) of a load of N/10, N and 3N records, each in a fresh
+     process fed by a generator (2,000 distinct articles, the rest later captures of them,
+     each as big), to show memory stays flat as the record count grows.
 
-Run:  python bench/load.py            (100k records; about two minutes on 2 cores)
+Run:  python bench/load.py            (100k records; about five minutes on 2 cores)
       python bench/load.py --n 20000  (quicker)
 """
 
@@ -141,9 +142,20 @@ def synthetic_article(i: int) -> Article:
     )
 
 
-def synthetic_records(n: int) -> Iterator[CaptureRecord]:
+def synthetic_records(n: int, unique: int | None = None) -> Iterator[CaptureRecord]:
+    """``n`` records; with ``unique``, record i ≥ unique is another capture (a later
+    timestamp) of article i % unique: as big as the rest, and far quicker to make."""
+    pool: list[Article] = []
     for i in range(n):
-        yield CaptureRecord.from_article(synthetic_article(i), input=f"bench#{i}")
+        if unique is None or i < unique:
+            article = synthetic_article(i)
+            if unique is not None:
+                pool.append(article)
+        else:
+            article = pool[i % unique]
+            article = article.model_copy(update={"source": article.source.model_copy(
+                update={"timestamp": f"{2011 + i // unique:04d}0101000000"})})
+        yield CaptureRecord.from_article(article, input=f"bench#{i}")
 
 
 def _peak_rss_mib() -> float:
@@ -158,12 +170,17 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+# Distinct articles in the memory runs; the rest are later captures of them. The pool is
+# held in memory (~35 KiB of Python objects each), the same in every run from 2,000 records.
+MEMORY_POOL = 2_000
+
+
 def memory_run(n: int, db: Path) -> dict:
     """Load ``n`` generated records in this process; report peak RSS (run in a child)."""
     base = _peak_rss_mib()
     con = connect(db)
     t0 = time.perf_counter()
-    load_records(con, synthetic_records(n))
+    load_records(con, synthetic_records(n, unique=MEMORY_POOL))
     con.close()
     return {"n": n, "seconds": time.perf_counter() - t0, "peak_rss_mib": _peak_rss_mib(),
             "baseline_rss_mib": base}
@@ -188,7 +205,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000, help="records to load (default 100000)")
     ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--db", type=Path, help=argparse.SUPPRESS)
-    ap.add_argument("--no-memory", action="store_true", help="skip the 10k/100k memory runs")
+    ap.add_argument("--no-memory", action="store_true", help="skip the memory runs")
     args = ap.parse_args()
 
     if args.memory_child:
@@ -200,7 +217,7 @@ def main() -> None:
         n = args.n
         memory = None
         if not args.no_memory:  # first, while this process is still small
-            memory = (_child_memory(max(1, n // 10), tmp), _child_memory(n, tmp))
+            memory = [_child_memory(m, tmp) for m in (max(1, n // 10), n, 3 * n)]
         t0 = time.perf_counter()
         articles = [synthetic_article(i) for i in range(n)]
         gen_s = time.perf_counter() - t0
@@ -254,11 +271,11 @@ def main() -> None:
         print("rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
 
         if memory:
-            small, big = memory
-            print(f"peak RSS of a load: {small['n']:,} records {small['peak_rss_mib']:.0f} MiB, "
-                  f"{big['n']:,} records {big['peak_rss_mib']:.0f} MiB "
-                  f"(ratio {big['peak_rss_mib'] / small['peak_rss_mib']:.2f} for "
-                  f"{big['n'] // small['n']}× the records)", flush=True)
+            print("peak RSS of a load: " + ", ".join(
+                f"{m['n']:,} records {m['peak_rss_mib']:.0f} MiB" for m in memory)
+                + f" (×{memory[1]['peak_rss_mib'] / memory[0]['peak_rss_mib']:.2f} for 10× the "
+                f"records, then ×{memory[2]['peak_rss_mib'] / memory[1]['peak_rss_mib']:.2f} for "
+                "3× more)", flush=True)
         print(f"machine: {os.cpu_count()} CPUs, duckdb {duckdb.__version__}, "
               f"python {sys.version.split()[0]}")
 
