@@ -2,9 +2,9 @@
 
 ``load`` walks snapshots (WARC files, or anything ``kbharvest parse`` accepts), keys every
 capture by a stable id, parses only the captures the database does not hold yet (all of them
-with ``reparse``), and writes them in batches: each batch is one transaction, staged as JSON
-lines that DuckDB's own ``read_json`` reads and SQL spreads over the normalised tables of
-:mod:`kbharvest.store_schema`.
+with ``reparse``), and writes them in batches. A batch is staged as JSON lines in a file,
+read by DuckDB's own ``read_json`` into a scratch table, and spread by SQL over the
+normalised tables of :mod:`kbharvest.store_schema` in one transaction.
 """
 
 from __future__ import annotations

@@ -322,6 +322,21 @@ def test_a_batch_that_runs_out_of_memory_is_loaded_again_without_the_cap(
         con.close()
 
 
+def test_loaded_tables_are_compressed_though_the_stage_is_not(tmp_path):
+    db = tmp_path / "kb.duckdb"
+    load_into(db, corpus() * 1)
+    con = connect(db, read_only=True)
+    try:
+        used = dict(con.execute(
+            "SELECT column_name, list(DISTINCT compression ORDER BY compression) "
+            "FROM pragma_storage_info('sections') GROUP BY ALL").fetchall())
+    finally:
+        con.close()
+    assert "Dictionary" in used["capture_id"]  # named in the schema
+    # DuckDB's own choice, not the stage's forced 'uncompressed'
+    assert "Uncompressed" not in used["ordinal"] and "Uncompressed" not in used["level"]
+
+
 @pytest.mark.parametrize(("batch_size", "rebuilt"), [(100, False), (3, True)])
 def test_indexes_are_rebuilt_only_for_a_load_of_several_batches(tmp_path, monkeypatch,
                                                                batch_size, rebuilt):
