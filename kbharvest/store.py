@@ -615,6 +615,7 @@ def load_records(
     replace: bool = False,
     report: LoadReport | None = None,
     progress: ProgressFn | None = None,
+    known: dict[bytes | str, str | None] | None = None,
 ) -> LoadReport:
     """Bulk-load records into an open database, ``batch_size`` per transaction.
 
@@ -624,7 +625,7 @@ def load_records(
     :func:`kbharvest.search.build_index`).
     """
     report = report or LoadReport(db="")
-    known = _known_ids(con)
+    known = _known_ids(con) if known is None else known  # (load() shares its own)
     workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
     # DuckDB keeps what it writes cached up to its memory limit: cap it while loading (see
     # LOAD_MEMORY_BASE_MB).
@@ -687,14 +688,15 @@ def load_records(
     batch: _StageFile | None = None
     try:
         for rec in records:
-            if rec.capture_id in known:
-                if not replace or known[rec.capture_id] is None:
+            key = _id_key(rec.capture_id)
+            if key in known:
+                if not replace or known[key] is None:
                     report.already_loaded += 1
                     continue
                 replacing = True
             else:
                 replacing = False
-            known[rec.capture_id] = None  # None: written in this run
+            known[key] = None  # None: written in this run
             if not stage_db:
                 _attach_stage_db(con, workdir)
                 stage_db = True
@@ -755,8 +757,24 @@ def _create_indexes(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
 
 
-def _known_ids(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
-    return dict(con.execute("SELECT capture_id, parser_version FROM captures").fetchall())
+def _id_key(capture_id: str) -> bytes | str:
+    """The capture id as held in memory while loading: its first 128 bits as 16 bytes (a
+    third of the hex string's size; these ids are sha256 hex)."""
+    try:
+        return bytes.fromhex(capture_id[:32])
+    except ValueError:
+        return capture_id
+
+
+def _known_ids(con: duckdb.DuckDBPyConnection) -> dict[bytes | str, str | None]:
+    """Every capture the database holds, keyed by :func:`_id_key`, with its parser version."""
+    known: dict[bytes | str, str | None] = {}
+    versions: dict[str, str] = {}
+    cur = con.execute("SELECT capture_id, parser_version FROM captures")
+    while rows := cur.fetchmany(50_000):
+        for capture_id, version in rows:
+            known[_id_key(capture_id)] = versions.setdefault(version, version)
+    return known
 
 
 def load(
@@ -788,7 +806,7 @@ def load(
             records = _parsed(paths, known, reparse, version, min(batch_size, PARSE_WINDOW),
                               pool, jobs, report, progress)
             load_records(con, records, batch_size=batch_size, replace=reparse, report=report,
-                         progress=progress)
+                         progress=progress, known=known)
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
@@ -808,7 +826,7 @@ def load(
 def _parsed(paths, known, reparse, version, window_size, pool, jobs, report, progress
             ) -> Iterator[CaptureRecord]:
     """Walk the inputs; yield a CaptureRecord for each capture that needs (re)loading."""
-    seen: set[str] = set()
+    seen: set[bytes | str] = set()
     window: list[tuple[CaptureInput, str, str, str]] = []
 
     def run(window):
@@ -821,13 +839,14 @@ def _parsed(paths, known, reparse, version, window_size, pool, jobs, report, pro
         report.captures_seen += 1
         sha = item.sha256
         key = item.key(sha)
-        if key in seen or (key in known and not reparse):
-            report.already_loaded += key not in seen
-            seen.add(key)
+        short = _id_key(key)
+        if short in seen or (short in known and not reparse):
+            report.already_loaded += short not in seen
+            seen.add(short)
             if progress:
                 progress("scan", report)
             continue
-        seen.add(key)
+        seen.add(short)
         window.append((item, key, sha, version))
         if len(window) >= window_size:
             for rec in run(window):
