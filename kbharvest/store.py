@@ -626,7 +626,7 @@ def load_records(
     """
     report = report or LoadReport(db="")
     known = _known_ids(con) if known is None else known  # (load() shares its own)
-    workdir = Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
+    workdir = _workdir(con)
     # DuckDB keeps what it writes cached up to its memory limit: cap it while loading (see
     # LOAD_MEMORY_BASE_MB).
     threads, limit_before = con.execute(
@@ -739,6 +739,20 @@ def load_records(
             with contextlib.suppress(duckdb.Error):
                 _set_memory_limit(con, limit_before)
     return report
+
+
+def _workdir(con: duckdb.DuckDBPyConnection) -> Path:
+    """A fresh folder for the load's staging files: ``<database>.load`` beside the database
+    (what a load killed with -9 left there is removed first; only one writer holds the
+    database), or a temporary folder for a database in memory."""
+    path = con.execute("SELECT path FROM duckdb_databases() "
+                       "WHERE database_name = current_database()").fetchone()[0]
+    if not path:
+        return Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
+    workdir = Path(f"{path}.load")
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir()
+    return workdir
 
 
 def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> None:

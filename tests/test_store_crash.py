@@ -90,6 +90,7 @@ def test_a_load_killed_with_sigkill_reruns_to_the_same_tables_as_a_clean_load(
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    killed_mid_load = (tmp_path / "kb.duckdb.load").exists()
 
     # What survived is whole batches only (read-only opens replay the write-ahead log first).
     n = stats(db).totals["captures"]
@@ -100,6 +101,9 @@ def test_a_load_killed_with_sigkill_reruns_to_the_same_tables_as_a_clean_load(
     rerun = run_driver(db, "none", script)
     assert rerun.communicate(timeout=120)[0].strip().endswith("DONE")
     assert all_tables(db) == all_tables(clean_db)
+    # the staging files the killed load left beside the database are gone after the rerun
+    assert killed_mid_load is (hook != "index")
+    assert not (tmp_path / "kb.duckdb.load").exists()
     con = duckdb.connect(str(db), read_only=True)
     indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
     con.close()
