@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -99,6 +100,8 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb
             raise DatabaseInUseError(str(path), m.group(1).strip() if m else None) from exc
         raise DatabaseNotFoundError(str(path), f"cannot open it ({message})") from exc
     except duckdb.Error as exc:
+        if "file handle conflict" in str(exc).lower():  # already open for writing here
+            raise DatabaseInUseError(str(path), f"this process, PID {os.getpid()}") from exc
         raise DatabaseNotFoundError(str(path), f"not a DuckDB database ({exc})") from exc
     if read_only:
         tables = {r[0] for r in con.execute(
@@ -112,7 +115,10 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb
 
 
 def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
-    # The file is attached with small row groups. A batch's rows then fill whole row groups,
+    # The file is attached (as "kb") to a connection of its own, and made its default
+    # database with USE, which holds for that connection only: a cursor() of it starts in
+    # the empty in-memory database (name tables kb.<table> there, or use the connection).
+    # It is attached with small row groups. A batch's rows then fill whole row groups,
     # which DuckDB writes straight to the file as the batch inserts them; with the default
     # (122,880 rows) every commit's checkpoint rewrote the table's growing last row group,
     # and the cost of a batch grew with the database. Readers open the file as usual.
@@ -633,7 +639,10 @@ def load_records(
         "SELECT current_setting('threads'), current_setting('memory_limit')").fetchone()
     threads = int(threads)
     cap = LOAD_MEMORY_BASE_MB + threads * LOAD_MEMORY_PER_THREAD_MB
-    con.execute(f"SET memory_limit = '{cap}MB'")
+    try:
+        con.execute(f"SET memory_limit = '{cap}MB'")
+    except duckdb.Error:  # DuckDB already holds more than that: load without the cap
+        report.memory_uncapped = True
     indexes_dropped = stage_db = False
     # Two-stage pipeline: while DuckDB loads batch k on the writer thread (it releases the
     # GIL), this thread stages batch k+1. Still one writer, one batch at a time.
@@ -751,12 +760,23 @@ def _workdir(con: duckdb.DuckDBPyConnection) -> Path:
         return Path(tempfile.mkdtemp(prefix="kbharvest-load-"))
     workdir = Path(f"{path}.load")
     shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir()
+    workdir.mkdir(exist_ok=True)  # (a file still open elsewhere may survive the removal)
     return workdir
 
 
+_SHOWN_LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)")
+
+
 def _set_memory_limit(con: duckdb.DuckDBPyConnection, limit: str) -> None:
-    # Not RESET: after an out-of-memory error DuckDB 1.5 shows the default but keeps the cap.
+    """Set DuckDB's memory limit back to ``limit``, as current_setting() showed it.
+
+    Not RESET: DuckDB 1.5 then shows the default but keeps the cap. And not the shown value
+    as it is: it is rounded down to a tenth, so setting it back would lower the limit a
+    little with every load; half a tenth more shows (and is) the same again.
+    """
+    m = _SHOWN_LIMIT.fullmatch(limit.strip())
+    if m and "." in m.group(1):
+        limit = f"{float(m.group(1)) + 0.05:.2f} {m.group(2)}"
     con.execute(f"SET memory_limit = {_sql_str(limit)}")
 
 
@@ -771,13 +791,16 @@ def _create_indexes(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql)
 
 
+_CAPTURE_ID = re.compile(r"[0-9a-f]{64}")
+
+
 def _id_key(capture_id: str) -> bytes | str:
-    """The capture id as held in memory while loading: its first 128 bits as 16 bytes (a
-    third of the hex string's size; these ids are sha256 hex)."""
-    try:
+    """The capture id as held in memory while loading: for an id made by
+    :func:`capture_key` (sha256 hex), its first 128 bits as 16 bytes, a third of the size;
+    any other id as it is."""
+    if _CAPTURE_ID.fullmatch(capture_id):
         return bytes.fromhex(capture_id[:32])
-    except ValueError:
-        return capture_id
+    return capture_id
 
 
 def _known_ids(con: duckdb.DuckDBPyConnection) -> dict[bytes | str, str | None]:

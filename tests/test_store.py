@@ -337,6 +337,30 @@ def test_loaded_tables_are_compressed_though_the_stage_is_not(tmp_path):
     assert "Uncompressed" not in used["ordinal"] and "Uncompressed" not in used["level"]
 
 
+def test_loads_leave_the_memory_limit_as_they_found_it(tmp_path):
+    con = connect(tmp_path / "kb.duckdb")
+    try:
+        con.execute("SET memory_limit = '1500MB'")
+        shown = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        for i in range(3):  # (restoring the rounded value shown once lowered it every time)
+            load_records(con, [CaptureRecord.from_article(make_article(900000 + i),
+                                                          input=f"r{i}")])
+            assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == shown
+    finally:
+        con.close()
+
+
+def test_ids_not_made_by_capture_key_are_kept_whole_while_loading(tmp_path):
+    base = CaptureRecord.from_article(make_article(), input="a")
+    variants = [base]
+    for i, cid in enumerate((base.capture_id.upper(), base.capture_id[:32] + "-custom")):
+        rec = CaptureRecord.from_article(make_article(), input=f"v{i}")
+        rec.capture_id = cid
+        variants.append(rec)
+    report = load_into(tmp_path / "kb.duckdb", variants)
+    assert (report.articles, report.already_loaded) == (3, 0)
+
+
 @pytest.mark.parametrize(("batch_size", "rebuilt"), [(100, False), (3, True)])
 def test_indexes_are_rebuilt_only_for_a_load_of_several_batches(tmp_path, monkeypatch,
                                                                batch_size, rebuilt):
@@ -413,6 +437,15 @@ def test_a_second_writer_gets_a_clear_database_in_use_message(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_second_writer_in_the_same_process_is_told_the_database_is_in_use(tmp_path):
+    first = connect(tmp_path / "kb.duckdb")
+    try:
+        with pytest.raises(DatabaseInUseError, match=r"database is in use: .*this process"):
+            connect(tmp_path / "kb.duckdb")
+    finally:
+        first.close()
 
 
 def test_reading_a_database_that_does_not_exist_says_what_to_run(tmp_path):
