@@ -35,19 +35,19 @@ CREATE TABLE IF NOT EXISTS articles (
     capture_id          VARCHAR USING COMPRESSION uncompressed NOT NULL, -- captures.capture_id
     kb_id               BIGINT NOT NULL,
     language            VARCHAR USING COMPRESSION dictionary,
-    title               VARCHAR,
+    title               VARCHAR USING COMPRESSION fsst,
     template            VARCHAR USING COMPRESSION dictionary NOT NULL,
     last_review         DATE,
     revision            VARCHAR USING COMPRESSION dictionary,
-    symptoms            VARCHAR,
-    cause               VARCHAR,
-    resolution          VARCHAR,
-    workaround          VARCHAR,
-    status              VARCHAR,
-    more_information    VARCHAR,
+    symptoms            VARCHAR USING COMPRESSION fsst,
+    cause               VARCHAR USING COMPRESSION fsst,
+    resolution          VARCHAR USING COMPRESSION fsst,
+    workaround          VARCHAR USING COMPRESSION fsst,
+    status              VARCHAR USING COMPRESSION fsst,
+    more_information    VARCHAR USING COMPRESSION fsst,
     restart_requirement VARCHAR USING COMPRESSION dictionary,            -- required / not_required / may_be_required / unknown
-    restart_text        VARCHAR,
-    replacement_text    VARCHAR,                                         -- NOT NULL when the page has replacement information
+    restart_text        VARCHAR USING COMPRESSION fsst,
+    replacement_text    VARCHAR USING COMPRESSION fsst,                  -- NOT NULL when the page has replacement information
     warnings            VARCHAR[],
     content_hash        VARCHAR USING COMPRESSION uncompressed NOT NULL  -- md5 of title, sections and file tables: changes with the content
 );
@@ -60,14 +60,14 @@ CREATE TABLE IF NOT EXISTS sections (
     kind       VARCHAR USING COMPRESSION dictionary NOT NULL,
     level      INTEGER NOT NULL,
     heading    VARCHAR USING COMPRESSION dictionary NOT NULL,
-    text       VARCHAR NOT NULL
+    text       VARCHAR USING COMPRESSION fsst NOT NULL
 );
 
 -- Hotfix prerequisites, one row per article that states them.
 CREATE TABLE IF NOT EXISTS prerequisites (
     capture_id   VARCHAR USING COMPRESSION dictionary NOT NULL,
     kb_id        BIGINT NOT NULL,
-    text         VARCHAR NOT NULL,
+    text         VARCHAR USING COMPRESSION fsst NOT NULL,
     requirements VARCHAR[] NOT NULL,
     kb_refs      BIGINT[] NOT NULL
 );
