@@ -486,15 +486,6 @@ def _checked_line(rec: CaptureRecord) -> str:
     return line
 
 
-def write_stage(records: Iterable[CaptureRecord], path: Path) -> Path:
-    """Write a batch as the staging JSON lines DuckDB reads."""
-    with open(path, "w", encoding="utf-8", buffering=STAGE_BUFFER) as fh:
-        for rec in records:
-            fh.write(_checked_line(rec))
-            fh.write("\n")
-    return path
-
-
 class _StageFile:
     """One batch being staged: its JSON lines go to a file as the records arrive, so the
     loader holds no batch in memory, whatever the batch size."""
@@ -521,6 +512,17 @@ class _StageFile:
     def close(self) -> Path:
         self.fh.close()
         return self.path
+
+
+def write_stage(records: Iterable[CaptureRecord], path: Path) -> Path:
+    """Write a batch as the staging JSON lines DuckDB reads."""
+    stage = _StageFile(path)
+    try:
+        for rec in records:
+            stage.add(rec)
+    finally:
+        stage.close()
+    return path
 
 
 def _read_stage_sql(stage: Path) -> str:
@@ -662,9 +664,9 @@ def load_records(
             # one transaction).
             _drop_indexes(con)
             indexes_dropped = True
-        pending = (writer.submit(write_stage_file, path, batch.replace), batch)
+        pending = (writer.submit(load_batch, path, batch.replace), batch)
 
-    def write_stage_file(path: Path, batch_replace: bool) -> None:
+    def load_batch(path: Path, batch_replace: bool) -> None:
         try:
             load_stage(con, path, batch_replace, keep=True)
         except duckdb.OutOfMemoryException:
