@@ -61,6 +61,7 @@ MAX_INPUT_BYTES = MAX_TEXT_BYTES  # one size limit for parse and load
 MAX_RECORD_BYTES = 8 * 1024 * 1024
 
 ROW_GROUP_SIZE = 8_192  # rows per row group while writing (see _attach_for_writing)
+STORAGE_VERSION = "v1.5.0"  # the file format written (see _attach_for_writing)
 WRITE_ALIAS = "kb"  # the name the database file is attached under when writing
 STAGE_DB = "kbstage"  # the scratch database a batch is staged in (see _attach_stage_db)
 STAGE_ROW_GROUP_SIZE = 2_048
@@ -123,10 +124,16 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     # (122,880 rows) every commit's checkpoint rewrote the table's growing last row group,
     # and the cost of a batch grew with the database. Readers open the file as usual.
     # (DuckDB spills to <file>.tmp when the file is opened directly; keep that.)
+    # A new file is written in DuckDB 1.5's storage format, whose DICT_FSST and ZSTD
+    # compressions the schema names. A file made by an older kbharvest keeps its format (as
+    # the option would convert it, and its tables, which name FSST and DICTIONARY, would
+    # then store new rows uncompressed); ensure_schema leaves its tables as they are.
+    options = f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+    if not path.exists():
+        options += f", STORAGE_VERSION '{STORAGE_VERSION}'"
     con = duckdb.connect(":memory:", config={**_CONFIG, "temp_directory": f"{path}.tmp"})
     try:
-        con.execute(f"ATTACH {_sql_str(str(path))} AS {WRITE_ALIAS} "
-                    f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+        con.execute(f"ATTACH {_sql_str(str(path))} AS {WRITE_ALIAS} ({options})")
         con.execute(f"USE {WRITE_ALIAS}")
     except BaseException:
         con.close()
@@ -134,9 +141,22 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+_CREATE_TABLE = re.compile(r"(?:--[^\n]*\n)*\s*CREATE TABLE IF NOT EXISTS (\w+)")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every table, index and view that is missing (idempotent)."""
+    """Create every table, index and view that is missing (idempotent).
+
+    A table that exists is not declared again: in a file of an older storage format its
+    CREATE would not bind (the compressions named need DuckDB 1.5's format).
+    """
+    have = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main'").fetchall()}
     for sql in statements():
+        m = _CREATE_TABLE.match(sql)
+        if m and m.group(1) in have:
+            continue
         con.execute(sql)
     con.execute("INSERT OR REPLACE INTO kb_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 

@@ -1,7 +1,9 @@
 -- kbharvest Knowledge Base: DuckDB schema (generated from kbharvest/store_schema.py;
 -- regenerate with `python -m kbharvest.store_schema`). Schema version 1.
 -- The search index (schema fts_main_search_docs over table search_docs) is built by
--- `kbharvest load` with DuckDB's fts extension.
+-- `kbharvest load` with DuckDB's fts extension. The compressions named need DuckDB's
+-- storage format v1.5.0: run it in a file attached as
+--   ATTACH 'kb.duckdb' AS kb (STORAGE_VERSION 'v1.5.0'); USE kb;
 
 -- Key/value facts about the database itself (schema version, search index state).
 CREATE TABLE IF NOT EXISTS kb_meta (
@@ -14,105 +16,105 @@ CREATE TABLE IF NOT EXISTS captures (
     capture_id       VARCHAR USING COMPRESSION uncompressed NOT NULL, -- sha256 hex of (payload sha256, url, served timestamp): stable across runs; unique
     input            VARCHAR NOT NULL,                                -- where it was read: a file path, or <WARC file>#<WARC-Record-ID>
     url              VARCHAR,                                         -- the original URL the archive captured
-    archive          VARCHAR USING COMPRESSION dictionary,            -- the archive it came from (e.g. web.archive.org)
+    archive          VARCHAR USING COMPRESSION dict_fsst,            -- the archive it came from (e.g. web.archive.org)
     requested_ts     VARCHAR,                                         -- the 14-digit timestamp the crawler asked for
     served_ts        VARCHAR,                                         -- the 14-digit timestamp the archive served (the capture's time)
     captured_at      TIMESTAMP,                                       -- served_ts as a timestamp
     digest           VARCHAR USING COMPRESSION uncompressed,          -- the archive's (CDX) payload digest, as recorded
     sha256           VARCHAR USING COMPRESSION uncompressed NOT NULL, -- sha256 hex of the payload bytes as stored
     http_status      INTEGER,                                         -- the archived HTTP status (NULL for plain files)
-    content_type     VARCHAR USING COMPRESSION dictionary,
+    content_type     VARCHAR USING COMPRESSION dict_fsst,
     size             BIGINT,                                          -- payload size in bytes
-    outcome          VARCHAR USING COMPRESSION dictionary NOT NULL,   -- 'article' or 'rejected'
+    outcome          VARCHAR USING COMPRESSION dict_fsst NOT NULL,   -- 'article' or 'rejected'
     kb_id            BIGINT,                                          -- the article number, for articles
-    template         VARCHAR USING COMPRESSION dictionary,            -- the page layout recognised, when any
-    rejection_reason VARCHAR USING COMPRESSION dictionary,            -- why it is not an article (NULL for articles)
-    parser_version   VARCHAR USING COMPRESSION dictionary NOT NULL    -- kbharvest.parse.PARSER_VERSION that made this row
+    template         VARCHAR USING COMPRESSION dict_fsst,            -- the page layout recognised, when any
+    rejection_reason VARCHAR USING COMPRESSION dict_fsst,            -- why it is not an article (NULL for articles)
+    parser_version   VARCHAR USING COMPRESSION dict_fsst NOT NULL    -- kbharvest.parse.PARSER_VERSION that made this row
 );
 
 -- One row per capture that is an article: the scalar fields of the record.
 CREATE TABLE IF NOT EXISTS articles (
     capture_id          VARCHAR USING COMPRESSION uncompressed NOT NULL, -- captures.capture_id
     kb_id               BIGINT NOT NULL,
-    language            VARCHAR USING COMPRESSION dictionary,
-    title               VARCHAR USING COMPRESSION fsst,
-    template            VARCHAR USING COMPRESSION dictionary NOT NULL,
+    language            VARCHAR USING COMPRESSION dict_fsst,
+    title               VARCHAR USING COMPRESSION zstd,
+    template            VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     last_review         DATE,
-    revision            VARCHAR USING COMPRESSION dictionary,
-    symptoms            VARCHAR USING COMPRESSION fsst,
-    cause               VARCHAR USING COMPRESSION fsst,
-    resolution          VARCHAR USING COMPRESSION fsst,
-    workaround          VARCHAR USING COMPRESSION fsst,
-    status              VARCHAR USING COMPRESSION fsst,
-    more_information    VARCHAR USING COMPRESSION fsst,
-    restart_requirement VARCHAR USING COMPRESSION dictionary,            -- required / not_required / may_be_required / unknown
-    restart_text        VARCHAR USING COMPRESSION fsst,
-    replacement_text    VARCHAR USING COMPRESSION fsst,                  -- NOT NULL when the page has replacement information
+    revision            VARCHAR USING COMPRESSION dict_fsst,
+    symptoms            VARCHAR USING COMPRESSION zstd,
+    cause               VARCHAR USING COMPRESSION zstd,
+    resolution          VARCHAR USING COMPRESSION zstd,
+    workaround          VARCHAR USING COMPRESSION zstd,
+    status              VARCHAR USING COMPRESSION zstd,
+    more_information    VARCHAR USING COMPRESSION zstd,
+    restart_requirement VARCHAR USING COMPRESSION dict_fsst,            -- required / not_required / may_be_required / unknown
+    restart_text        VARCHAR USING COMPRESSION zstd,
+    replacement_text    VARCHAR USING COMPRESSION zstd,                  -- NOT NULL when the page has replacement information
     warnings            VARCHAR[],
     content_hash        VARCHAR USING COMPRESSION uncompressed NOT NULL  -- md5 of title, sections and file tables: changes with the content
 );
 
 -- Every heading of every article, in page order (ordinal from 1).
 CREATE TABLE IF NOT EXISTS sections (
-    capture_id VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id      BIGINT NOT NULL,
     ordinal    INTEGER NOT NULL,
-    kind       VARCHAR USING COMPRESSION dictionary NOT NULL,
+    kind       VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     level      INTEGER NOT NULL,
-    heading    VARCHAR USING COMPRESSION dictionary NOT NULL,
-    text       VARCHAR USING COMPRESSION fsst NOT NULL
+    heading    VARCHAR USING COMPRESSION dict_fsst NOT NULL,
+    text       VARCHAR USING COMPRESSION zstd NOT NULL
 );
 
 -- Hotfix prerequisites, one row per article that states them.
 CREATE TABLE IF NOT EXISTS prerequisites (
-    capture_id   VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id   VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id        BIGINT NOT NULL,
-    text         VARCHAR USING COMPRESSION fsst NOT NULL,
+    text         VARCHAR USING COMPRESSION zstd NOT NULL,
     requirements VARCHAR[] NOT NULL,
     kb_refs      BIGINT[] NOT NULL
 );
 
 -- File-information tables (also those whose rows the page lost: rows_missing).
 CREATE TABLE IF NOT EXISTS file_tables (
-    capture_id   VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id   VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id        BIGINT NOT NULL,
     table_no     INTEGER NOT NULL,
-    caption      VARCHAR USING COMPRESSION dictionary,
-    architecture VARCHAR USING COMPRESSION dictionary,
+    caption      VARCHAR USING COMPRESSION dict_fsst,
+    architecture VARCHAR USING COMPRESSION dict_fsst,
     rows_missing BOOLEAN NOT NULL,
     row_count    INTEGER NOT NULL
 );
 
 -- One row per file shipped: the rows of the file-information tables.
 CREATE TABLE IF NOT EXISTS file_rows (
-    capture_id     VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id     VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id          BIGINT NOT NULL,
     table_no       INTEGER NOT NULL,
     row_no         INTEGER NOT NULL,
-    caption        VARCHAR USING COMPRESSION dictionary, -- the table's caption
-    architecture   VARCHAR USING COMPRESSION dictionary, -- the table's architecture
-    file_name      VARCHAR USING COMPRESSION dictionary NOT NULL,
+    caption        VARCHAR USING COMPRESSION dict_fsst, -- the table's caption
+    architecture   VARCHAR USING COMPRESSION dict_fsst, -- the table's architecture
+    file_name      VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     file_version   VARCHAR,                              -- as printed
     version_key    BIGINT[],                             -- the numbers of file_version: sorts and compares as a version
     file_size      BIGINT,
     date           DATE,
-    time           VARCHAR USING COMPRESSION dictionary,
-    platform       VARCHAR USING COMPRESSION dictionary,
-    sp_requirement VARCHAR USING COMPRESSION dictionary, -- the "SP requirement" column, when the table has one
-    service_branch VARCHAR USING COMPRESSION dictionary, -- the "Service branch" column, when the table has one
+    time           VARCHAR USING COMPRESSION dict_fsst,
+    platform       VARCHAR USING COMPRESSION dict_fsst,
+    sp_requirement VARCHAR USING COMPRESSION dict_fsst, -- the "SP requirement" column, when the table has one
+    service_branch VARCHAR USING COMPRESSION dict_fsst, -- the "Service branch" column, when the table has one
     extra          MAP(VARCHAR, VARCHAR)                 -- every other column, keyed by its header (the two above included)
 );
 
 -- Edges: article -> every other KB article it refers to.
 CREATE TABLE IF NOT EXISTS kb_refs (
-    capture_id VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id      BIGINT NOT NULL,
     ref_kb_id  BIGINT NOT NULL
 );
 
 -- Edges: hotfix -> the earlier hotfixes it supersedes.
 CREATE TABLE IF NOT EXISTS replacements (
-    capture_id     VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id     VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id          BIGINT NOT NULL,
     ordinal        INTEGER NOT NULL,
     replaces_kb_id BIGINT NOT NULL
@@ -120,18 +122,18 @@ CREATE TABLE IF NOT EXISTS replacements (
 
 -- Products from the "Applies to" list.
 CREATE TABLE IF NOT EXISTS applies_to (
-    capture_id VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id      BIGINT NOT NULL,
     ordinal    INTEGER NOT NULL,
-    product    VARCHAR USING COMPRESSION dictionary NOT NULL
+    product    VARCHAR USING COMPRESSION dict_fsst NOT NULL
 );
 
 -- KB keywords (kbfix, kbqfe …).
 CREATE TABLE IF NOT EXISTS keywords (
-    capture_id VARCHAR USING COMPRESSION dictionary NOT NULL,
+    capture_id VARCHAR USING COMPRESSION dict_fsst NOT NULL,
     kb_id      BIGINT NOT NULL,
     ordinal    INTEGER NOT NULL,
-    keyword    VARCHAR USING COMPRESSION dictionary NOT NULL
+    keyword    VARCHAR USING COMPRESSION dict_fsst NOT NULL
 );
 
 CREATE UNIQUE INDEX IF NOT EXISTS captures_capture_id ON captures (capture_id);

@@ -147,7 +147,10 @@ def test_schemas_kb_sql_is_up_to_date():
 
 
 def test_schemas_kb_sql_creates_a_working_database(tmp_path):
-    con = duckdb.connect(str(tmp_path / "ddl.duckdb"))
+    con = duckdb.connect()
+    # as its header says: the compressions it names need DuckDB 1.5's storage format
+    con.execute(f"ATTACH '{tmp_path / 'ddl.duckdb'}' AS kb (STORAGE_VERSION 'v1.5.0')")
+    con.execute("USE kb")
     con.execute((ROOT / "schemas" / "kb.sql").read_text(encoding="utf-8"))
     views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() "
                                        "WHERE NOT internal").fetchall()}
@@ -332,9 +335,47 @@ def test_loaded_tables_are_compressed_though_the_stage_is_not(tmp_path):
             "FROM pragma_storage_info('sections') GROUP BY ALL").fetchall())
     finally:
         con.close()
-    assert "Dictionary" in used["capture_id"]  # named in the schema
+    assert "DICT_FSST" in used["capture_id"] and "ZSTD" in used["text"]  # named in the schema
     # DuckDB's own choice, not the stage's forced 'uncompressed'
     assert "Uncompressed" not in used["ordinal"] and "Uncompressed" not in used["level"]
+
+
+def test_a_database_of_the_older_storage_format_keeps_its_format_and_loads(tmp_path):
+    # A file made before the schema named DICT_FSST and ZSTD: DuckDB's default storage
+    # format, FSST and DICTIONARY named instead. It is opened, loaded into and read as it is.
+    db = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(db))
+    for sql in store.statements():
+        old.execute(sql.replace("USING COMPRESSION dict_fsst", "USING COMPRESSION dictionary")
+                    .replace("USING COMPRESSION zstd", "USING COMPRESSION fsst"))
+    old.close()
+    records = corpus()
+    load_into(db, records[:3])
+    load_into(db, records[3:])
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchone()[0] != "v1.5.0+"
+        used = {r[0] for r in con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('sections') "
+            "WHERE column_name = 'text'").fetchall()}
+        assert "FSST" in used and "Uncompressed" not in used
+    finally:
+        con.close()
+    fresh = tmp_path / "new.duckdb"
+    load_into(fresh, records)
+    assert all_tables(db) == all_tables(fresh)
+
+
+def test_a_new_database_is_written_in_duckdb_1_5s_storage_format(tmp_path):
+    db = tmp_path / "kb.duckdb"
+    connect(db).close()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                           "WHERE database_name = current_database()").fetchone()[0] == "v1.5.0+"
+    finally:
+        con.close()
 
 
 def test_loads_leave_the_memory_limit_as_they_found_it(tmp_path):
