@@ -30,7 +30,13 @@ from kbharvest.models import (
 )
 from kbharvest.store import CaptureRecord, connect, load_records, table_rows
 from kbharvest.store_read import article_from_db, get_article, stats
-from kbharvest.store_schema import ARTICLE_TYPE, DATA_TABLES, INDEX_NAMES, render_ddl
+from kbharvest.store_schema import (
+    ARTICLE_TYPE,
+    DATA_TABLES,
+    INDEX_NAMES,
+    STAGE_COLUMNS,
+    render_ddl,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -168,6 +174,23 @@ SELECT capture_id, md5(concat_ws(chr(31), article.title,
                    'string_agg', chr(31))))
 FROM read_json(?, format = 'newline_delimited', columns = {columns})
 WHERE article IS NOT NULL"""
+
+
+def test_a_staging_line_is_the_json_of_the_records_columns():
+    odd = 'quote " backslash \\ tab \t newline \n bell \x07 Größe 日本 \u2028 end'
+    rec = CaptureRecord(capture_id="id-" + odd, input=odd, sha256="ab" * 32,
+                        parser_version="1", url="http://x/" + odd, archive=None,
+                        http_status=404, size=0, rejection_reason=odd, template=None)
+    got = json.loads(rec.stage_line())
+    assert list(got) == [c for c in STAGE_COLUMNS if c != "outcome"]  # (derived in SQL)
+    assert got["input"] == got["rejection_reason"] == odd
+    assert got["capture_id"] == "id-" + odd and got["url"] == "http://x/" + odd
+    assert (got["http_status"], got["size"], got["archive"], got["article"]) == (404, 0, None, None)
+    article = make_article()
+    rec = CaptureRecord.from_article(article, input="x")
+    got = json.loads(rec.stage_line())
+    assert Article.model_validate(got["article"]) == article
+    assert got["content_hash"] == store.content_hash(article)
 
 
 def test_content_hash_is_the_sql_definition_computed_in_python(tmp_path):
