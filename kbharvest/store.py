@@ -122,7 +122,10 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     # It is attached with small row groups. A batch's rows then fill whole row groups,
     # which DuckDB writes straight to the file as the batch inserts them; with the default
     # (122,880 rows) every commit's checkpoint rewrote the table's growing last row group,
-    # and the cost of a batch grew with the database. Readers open the file as usual.
+    # and the cost of a batch grew with the database. 4,096 rather than 8,192 halves the
+    # final checkpoint (0.4 vs 0.8 s for 100,000 records), for ~200 more bytes of DuckDB's
+    # in-memory table metadata per record; queries measured the same. Readers open the
+    # file as usual.
     # (DuckDB spills to <file>.tmp when the file is opened directly; keep that.)
     # A new file is written in DuckDB 1.5's storage format, whose DICT_FSST and ZSTD
     # compressions the schema names. A file made by an older kbharvest keeps its format (as
