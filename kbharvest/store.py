@@ -111,7 +111,11 @@ def connect(path: Path | str = DEFAULT_DB, *, read_only: bool = False) -> duckdb
             con.close()
             raise DatabaseNotFoundError(str(path), "not a kbharvest database (no captures table)")
     else:
-        ensure_schema(con)
+        try:
+            ensure_schema(con)
+        except duckdb.Error as exc:
+            con.close()
+            raise KbharvestError(f"{path}: cannot create kbharvest's tables in it ({exc})") from exc
     return con
 
 
@@ -144,6 +148,19 @@ def _attach_for_writing(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# What the schema names, and what a file of DuckDB's older storage formats has instead.
+_OLDER_FORMAT_COMPRESSION = (("dict_fsst", "dictionary"), ("zstd", "fsst"))
+_STORAGE_VERSION_TAG = re.compile(r"v(\d+)\.(\d+)")
+
+
+def _older_storage_format(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the current database is stored in a format older than DuckDB 1.5's."""
+    tag = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                      "WHERE database_name = current_database()").fetchone()[0]
+    m = _STORAGE_VERSION_TAG.match(tag or "")
+    return bool(m) and (int(m.group(1)), int(m.group(2))) < (1, 5)
+
+
 _CREATE_TABLE = re.compile(r"(?:--[^\n]*\n)*\s*CREATE TABLE IF NOT EXISTS (\w+)")
 
 
@@ -151,15 +168,21 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table, index and view that is missing (idempotent).
 
     A table that exists is not declared again: in a file of an older storage format its
-    CREATE would not bind (the compressions named need DuckDB 1.5's format).
+    CREATE would not bind (the compressions named need DuckDB 1.5's format). One that is
+    missing from such a file (say, one ``duckdb kb.duckdb`` made empty) is created with the
+    compressions that format has.
     """
     have = {r[0] for r in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name = 'main'").fetchall()}
+    older = _older_storage_format(con)
     for sql in statements():
         m = _CREATE_TABLE.match(sql)
         if m and m.group(1) in have:
             continue
+        if m and older:
+            for new_name, old_name in _OLDER_FORMAT_COMPRESSION:
+                sql = sql.replace(f"USING COMPRESSION {new_name}", f"USING COMPRESSION {old_name}")
         con.execute(sql)
     con.execute("INSERT OR REPLACE INTO kb_meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from kbharvest import store
+from kbharvest import store, store_schema
 from kbharvest.cli import cli
 from kbharvest.errors import DatabaseInUseError, DatabaseNotFoundError
 from kbharvest.models import (
@@ -388,6 +388,39 @@ def test_a_database_of_the_older_storage_format_keeps_its_format_and_loads(tmp_p
     fresh = tmp_path / "new.duckdb"
     load_into(fresh, records)
     assert all_tables(db) == all_tables(fresh)
+
+
+@pytest.mark.parametrize("tables_before", [0, 3])
+def test_an_older_format_file_missing_tables_gets_them_in_its_own_compressions(tmp_path,
+                                                                             tables_before):
+    # An empty file (what `duckdb kb.duckdb` leaves) or one an older load left half made: in
+    # DuckDB's default format, where DICT_FSST and ZSTD cannot be named.
+    db = tmp_path / "kb.duckdb"
+    old = duckdb.connect(str(db))
+    for sql in store_schema.TABLES[:tables_before]:
+        old.execute(sql.replace("USING COMPRESSION dict_fsst", "USING COMPRESSION dictionary")
+                    .replace("USING COMPRESSION zstd", "USING COMPRESSION fsst"))
+    old.close()
+    records = corpus()
+    load_into(db, records)
+    fresh = tmp_path / "new.duckdb"
+    load_into(fresh, records)
+    assert all_tables(db) == all_tables(fresh)
+    con = connect(db, read_only=True)
+    try:
+        used = {r[0] for r in con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('sections') "
+            "WHERE column_name = 'text'").fetchall()}
+    finally:
+        con.close()
+    assert "FSST" in used
+
+
+def test_every_table_statement_is_recognised_by_ensure_schema():
+    names = [store._CREATE_TABLE.match(sql.strip()) for sql in store_schema.TABLES]
+    assert all(names) and len({m.group(1) for m in names}) == len(store_schema.TABLES)
+    assert not any(store._CREATE_TABLE.match(sql.strip())
+                   for sql in (*store_schema.INDEXES, *store_schema.VIEWS))
 
 
 def test_a_new_database_is_written_in_duckdb_1_5s_storage_format(tmp_path):
