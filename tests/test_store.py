@@ -363,15 +363,23 @@ def test_loaded_tables_are_compressed_though_the_stage_is_not(tmp_path):
     assert "Uncompressed" not in used["ordinal"] and "Uncompressed" not in used["level"]
 
 
+def _older_format_database(db: Path, statements) -> None:
+    """A file as DuckDB makes it by default (its older storage format), with ``statements``
+    run naming the compressions that format has (FSST and DICTIONARY)."""
+    old = duckdb.connect(str(db))
+    try:
+        for sql in statements:
+            old.execute(sql.replace("USING COMPRESSION dict_fsst", "USING COMPRESSION dictionary")
+                        .replace("USING COMPRESSION zstd", "USING COMPRESSION fsst"))
+    finally:
+        old.close()
+
+
 def test_a_database_of_the_older_storage_format_keeps_its_format_and_loads(tmp_path):
     # A file made before the schema named DICT_FSST and ZSTD: DuckDB's default storage
     # format, FSST and DICTIONARY named instead. It is opened, loaded into and read as it is.
     db = tmp_path / "old.duckdb"
-    old = duckdb.connect(str(db))
-    for sql in store.statements():
-        old.execute(sql.replace("USING COMPRESSION dict_fsst", "USING COMPRESSION dictionary")
-                    .replace("USING COMPRESSION zstd", "USING COMPRESSION fsst"))
-    old.close()
+    _older_format_database(db, store.statements())
     records = corpus()
     load_into(db, records[:3])
     load_into(db, records[3:])
@@ -396,11 +404,7 @@ def test_an_older_format_file_missing_tables_gets_them_in_its_own_compressions(t
     # An empty file (what `duckdb kb.duckdb` leaves) or one an older load left half made: in
     # DuckDB's default format, where DICT_FSST and ZSTD cannot be named.
     db = tmp_path / "kb.duckdb"
-    old = duckdb.connect(str(db))
-    for sql in store_schema.TABLES[:tables_before]:
-        old.execute(sql.replace("USING COMPRESSION dict_fsst", "USING COMPRESSION dictionary")
-                    .replace("USING COMPRESSION zstd", "USING COMPRESSION fsst"))
-    old.close()
+    _older_format_database(db, store_schema.TABLES[:tables_before])
     records = corpus()
     load_into(db, records)
     fresh = tmp_path / "new.duckdb"
